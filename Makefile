@@ -18,10 +18,10 @@ PREFIX ?= /usr/local
 FUZZ ?= 0
 
 ifeq ($(SANITIZE),1)
-BUILD := build-san
+override BUILD := $(BUILD)-san
 endif
 ifeq ($(FUZZ),1)
-BUILD := build-fuzz
+override BUILD := build-fuzz
 CC := clang
 endif
 
