@@ -100,6 +100,10 @@ enum {
         CG_BEST_EFFORT = 1u << 0,
         /* Do not attach a device program (the caller enforces devices otherwise). */
         CG_NO_DEVICES = 1u << 1,
+        /* Also enable the accounting controllers (memory, pids, cpu, io) where the root
+         * has them, so cg_sandbox_stats() reports them for a sandbox without limits.
+         * A missing one is not an error. */
+        CG_ACCOUNTING = 1u << 2,
 };
 
 /* Creates <root>/sandboxes/<ns>/<id>/ and its init/ leaf, enables in
