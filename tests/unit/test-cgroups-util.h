@@ -37,7 +37,7 @@ static char t_root_path[512];
 static struct cg_root *t_root;
 static const char *t_skip_reason;
 
-static const char *t_cgroup2_parent(void)
+static inline const char *t_cgroup2_parent(void)
 {
         static const char *const cands[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
         for (size_t i = 0; i < ELEMENTSOF(cands); i++) {
@@ -49,7 +49,7 @@ static const char *t_cgroup2_parent(void)
 }
 
 /* Removes every cgroup below path (depth first) after killing what lives there. */
-static void t_rmdir_tree(const char *path)
+static inline void t_rmdir_tree(const char *path)
 {
         char p[1024];
         snprintf(p, sizeof(p), "%s/cgroup.kill", path);
@@ -73,7 +73,7 @@ static void t_rmdir_tree(const char *path)
                 usleep(1000);
 }
 
-static void t_setup(void)
+static inline void t_setup(void)
 {
         const char *parent = t_cgroup2_parent();
         struct sbx_error err = {};
@@ -97,7 +97,7 @@ static void t_setup(void)
         prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
-static void t_teardown(void)
+static inline void t_teardown(void)
 {
         cg_root_free(t_root);
         t_root = NULL;
@@ -116,7 +116,7 @@ static void t_teardown(void)
         } while (0)
 
 /* Nothing may be left under <root>/sandboxes after a test removed its sandboxes. */
-static void t_assert_nothing_left(void)
+static inline void t_assert_nothing_left(void)
 {
         char p[1024];
         snprintf(p, sizeof(p), "%s/sandboxes", t_root_path);
@@ -140,7 +140,7 @@ struct t_child {
 };
 
 /* Starts fn(arg) in a child born in the cgroup cgfd; its exit code is fn's return. */
-static struct t_child t_spawn(int cgfd, int (*fn)(void *), void *arg)
+static inline struct t_child t_spawn(int cgfd, int (*fn)(void *), void *arg)
 {
         int pidfd = -1;
         struct clone_args a = {
@@ -157,7 +157,7 @@ static struct t_child t_spawn(int cgfd, int (*fn)(void *), void *arg)
 }
 
 /* Waits for the child; returns its wait status as a shell shows it (code, 128+sig). */
-static int t_wait(struct t_child *c)
+static inline int t_wait(struct t_child *c)
 {
         siginfo_t si = {};
         int k;
@@ -170,7 +170,7 @@ static int t_wait(struct t_child *c)
         return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 }
 
-static int t_read_file(const char *dir, const char *file, char *buf, size_t size)
+static inline int t_read_file(const char *dir, const char *file, char *buf, size_t size)
 {
         char p[1024];
         snprintf(p, sizeof(p), "%s/%s", dir, file);
@@ -186,7 +186,7 @@ static int t_read_file(const char *dir, const char *file, char *buf, size_t size
         return 0;
 }
 
-static bool t_root_has_controller(const char *name)
+static inline bool t_root_has_controller(const char *name)
 {
         char buf[512], *save = NULL;
         if (t_read_file(t_root_path, "cgroup.controllers", buf, sizeof(buf)) < 0)
@@ -198,7 +198,7 @@ static bool t_root_has_controller(const char *name)
 }
 
 /* Parses a JSON text into linux.resources. */
-static struct cg_resources *t_resources(const char *json)
+static inline struct cg_resources *t_resources(const char *json)
 {
         json_error_t jerr;
         struct sbx_error err = {};
