@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Routes of tasks and of the event stream (docs/api.md "Tasks", "Events").
+ *
+ *   POST   /v1/sandboxes/{id}/tasks                 create and start a task
+ *   GET    /v1/sandboxes/{id}/tasks                 list
+ *   GET    /v1/sandboxes/{id}/tasks/{tid}           status
+ *   GET    /v1/sandboxes/{id}/tasks/{tid}/wait      long poll until it exits
+ *   POST   /v1/sandboxes/{id}/tasks/{tid}/kill      ?signal=S
+ *   DELETE /v1/sandboxes/{id}/tasks/{tid}           exited tasks only
+ *   GET    /v1/sandboxes/{id}/tasks/{tid}/logs      its stdout and stderr
+ *   GET    /v1/events                               ?namespace=N&filter=F...
+ */
+#include "supervisor/tasks-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/syscall.h"
+#include "cgroups/cgroups.h"
+#include "common/util.h"
+#include "supervisor/events-internal.h"
+
+/* The {tid} segment of /v1/sandboxes/{id}/tasks/{tid}[/...] (the router checks
+ * the {id} part; this one is checked here). */
+static const char *url_tid(struct sup_request *r, char buf[static SUP_NAME_MAX + 1])
+{
+        const char *p = strstr(r->url, "/tasks/");
+        size_t n;
+
+        buf[0] = '\0';
+        if (!p)
+                return buf;
+        p += strlen("/tasks/");
+        n = strcspn(p, "/");
+        if (n <= SUP_NAME_MAX) {
+                memcpy(buf, p, n);
+                buf[n] = '\0';
+        }
+        return buf;
+}
+
+/* The running sandbox of the request, or a reply (404 / 412) and NULL. */
+static struct sup_sandbox *running_sandbox(struct sup_request *r)
+{
+        struct sup_sandbox *sb = sup_sandbox_find(r->ns, r->id);
+
+        if (sb && sb->state == SUP_STATE_RUNNING && sb->pidfd >= 0 && !sb->tearing_down)
+                return sb;
+        if (!sb && sup_store_exists(r->ns, r->id, NULL) < 0) {
+                sup_reply_error(r, -ENOENT, "sandbox \"%s\" not found in namespace \"%s\"", r->id,
+                                r->ns);
+                return NULL;
+        }
+        sup_reply_error(r, -EBUSY, "sandbox \"%s\" is not running (state %s)", r->id,
+                        sup_state_name(sb ? sb->state : SUP_STATE_CREATED));
+        return NULL;
+}
+
+/* The task of the request, or a 404 reply and NULL. */
+static struct sup_task *request_task(struct sup_request *r)
+{
+        char tid[SUP_NAME_MAX + 1];
+        struct sup_task *t;
+
+        if (!sup_valid_name(url_tid(r, tid))) {
+                sup_reply_error(r, -EINVAL,
+                                "invalid task id \"%.80s\": want 1-76 of [A-Za-z0-9] separated "
+                                "by single . _ or -",
+                                tid[0] ? tid : "(too long)");
+                return NULL;
+        }
+        t = sup_task_find(sup_task_group_find(r->ns, r->id), tid);
+        if (!t) {
+                if (!sup_sandbox_find(r->ns, r->id) && sup_store_exists(r->ns, r->id, NULL) < 0)
+                        sup_reply_error(r, -ENOENT, "sandbox \"%s\" not found in namespace \"%s\"",
+                                        r->id, r->ns);
+                else
+                        sup_reply_error(r, -ENOENT, "task \"%s\" not found in sandbox \"%s\"", tid,
+                                        r->id);
+        }
+        return t;
+}
+
+static int new_task_id(struct sup_task_group *g, char *buf, size_t size)
+{
+        for (int tries = 0; tries < 16; tries++) {
+                uint8_t rnd[6];
+                if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+                        return -EIO;
+                snprintf(buf, size, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+                         rnd[4], rnd[5]);
+                if (!sup_task_find(g, buf))
+                        return 0;
+        }
+        return -EEXIST;
+}
+
+void sup_api_tasks_create(struct sup_request *r)
+{
+        static const char *const keys[] = {"id", "process", NULL};
+        struct sbx_error err = {0};
+        json_t *body = NULL;
+        struct sup_sandbox *sb;
+        struct sup_task_group *g;
+        struct sup_task *t = NULL;
+        char tid[SUP_NAME_MAX + 1];
+        int k;
+
+        if (sup_request_json(r, false, &body) < 0)
+                return;
+        if (sup_json_strict(body, "task", keys, &err) < 0)
+                goto fail;
+        json_t *jid = json_object_get(body, "id");
+        json_t *proc = json_object_get(body, "process");
+        if (jid && !json_is_null(jid)) {
+                if (!json_is_string(jid)) {
+                        sbx_fail(&err, -EINVAL, "id: expected string");
+                        goto fail;
+                }
+                if (!sup_valid_name(json_string_value(jid))) {
+                        sbx_fail(&err, -EINVAL,
+                                 "invalid task id \"%.80s\": want 1-76 of [A-Za-z0-9] separated "
+                                 "by single . _ or -",
+                                 json_string_value(jid));
+                        goto fail;
+                }
+        }
+        if (!json_is_object(proc)) {
+                sbx_fail(&err, -EINVAL,
+                         proc ? "process: expected object"
+                              : "process: required (an OCI process object)");
+                goto fail;
+        }
+        json_t *args = json_object_get(proc, "args");
+        if (!json_is_array(args) || json_array_size(args) == 0) {
+                sbx_fail(&err, -EINVAL, "process.args: expected a non-empty array of strings");
+                goto fail;
+        }
+        for (size_t i = 0; i < json_array_size(args); i++)
+                if (!json_is_string(json_array_get(args, i))) {
+                        sbx_fail(&err, -EINVAL, "process.args[%zu]: expected string", i);
+                        goto fail;
+                }
+
+        sb = running_sandbox(r);
+        if (!sb)
+                goto out;
+        g = sup_task_group_get(r->ns, r->id);
+        if (!g) {
+                sbx_fail(&err, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        if (jid && json_is_string(jid)) {
+                snprintf(tid, sizeof(tid), "%s", json_string_value(jid));
+                if (sup_task_find(g, tid)) {
+                        sbx_fail(&err, -EEXIST, "task \"%s\" already exists in sandbox \"%s\"", tid,
+                                 r->id);
+                        goto fail;
+                }
+        } else if (new_task_id(g, tid, sizeof(tid)) < 0) {
+                sbx_fail(&err, -EIO, "cannot generate a task id");
+                goto fail;
+        }
+        if (g->n_tasks >= SUP_TASKS_MAX) {
+                sbx_fail(&err, -EBUSY, "sandbox \"%s\" has %d tasks; delete exited tasks first",
+                         r->id, SUP_TASKS_MAX);
+                goto fail;
+        }
+
+        k = sup_task_start(sb, g, tid, proc, &t, &err);
+        if (k < 0)
+                goto fail;
+        sup_reply_json(r, MHD_HTTP_CREATED, sup_task_to_json(t));
+        goto out;
+fail:
+        sup_reply_sbx_error(r, &err);
+out:
+        if ((g = sup_task_group_find(r->ns, r->id)) && !g->tasks)
+                sup_task_group_drop_if_empty(g);
+        json_decref(body);
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+        const struct sup_task *x = *(struct sup_task *const *)a, *y = *(struct sup_task *const *)b;
+        if (x->started_at != y->started_at)
+                return x->started_at < y->started_at ? -1 : 1;
+        return strcmp(x->id, y->id);
+}
+
+void sup_api_tasks_list(struct sup_request *r)
+{
+        struct sup_task_group *g = sup_task_group_find(r->ns, r->id);
+        json_t *arr = json_array();
+        _cleanup_free_ struct sup_task **v = NULL;
+        size_t n = 0;
+
+        if (!g && !sup_sandbox_find(r->ns, r->id) && sup_store_exists(r->ns, r->id, NULL) < 0) {
+                json_decref(arr);
+                sup_reply_error(r, -ENOENT, "sandbox \"%s\" not found in namespace \"%s\"", r->id,
+                                r->ns);
+                return;
+        }
+        if (g && g->n_tasks > 0) {
+                v = calloc(g->n_tasks, sizeof(*v));
+                if (v)
+                        for (struct sup_task *t = g->tasks; t && n < g->n_tasks; t = t->next)
+                                v[n++] = t;
+                qsort(v, n, sizeof(*v), cmp_task);
+        }
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, sup_task_to_json(v[i]));
+        sup_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "tasks", arr));
+}
+
+void sup_api_task_get(struct sup_request *r)
+{
+        struct sup_task *t = request_task(r);
+        if (t)
+                sup_reply_json(r, MHD_HTTP_OK, sup_task_to_json(t));
+}
+
+static json_t *exit_json(const struct sup_task *t)
+{
+        json_t *j =
+                json_pack("{s:s,s:o}", "task_id", t->id, "exited_at", sup_json_time(t->exited_at));
+        if (!j)
+                return NULL;
+        json_object_set_new(j, "exit_status",
+                            t->exit_status >= 0 ? json_integer(t->exit_status) : json_null());
+        if (t->exit_status < 0)
+                json_object_set_new(j, "exit_reason", json_string(t->exit_reason));
+        return j;
+}
+
+struct task_wait {
+        char tid[SUP_NAME_MAX + 1];
+};
+
+static void task_wait_wake(struct sup_request *r, enum sup_wake why)
+{
+        struct task_wait *w = r->op;
+        struct sup_task *t = sup_task_find(sup_task_group_find(r->ns, r->id), w->tid);
+
+        if (t && t->state == SUP_TASK_EXITED)
+                sup_reply_json(r, MHD_HTTP_OK, exit_json(t));
+        else if (!t)
+                sup_reply_error(r, -ENOENT, "task \"%s\" is gone (sandbox \"%s\" shut down)",
+                                w->tid, r->id);
+        else if (why == SUP_WAKE_GONE)
+                sup_reply_error(r, -EIO, "sandbox \"%s\" went away before task \"%s\" exited",
+                                r->id, w->tid);
+}
+
+void sup_api_task_wait(struct sup_request *r)
+{
+        struct sup_task *t = request_task(r);
+        struct sup_sandbox *sb;
+        struct task_wait *w;
+
+        if (!t)
+                return;
+        if (t->state == SUP_TASK_EXITED) {
+                sup_reply_json(r, MHD_HTTP_OK, exit_json(t));
+                return;
+        }
+        sb = sup_sandbox_find(r->ns, r->id);
+        w = calloc(1, sizeof(*w));
+        if (!sb || !w) {
+                free(w);
+                sup_reply_error(r, -EIO, "cannot wait for task \"%s\"", t->id);
+                return;
+        }
+        snprintf(w->tid, sizeof(w->tid), "%s", t->id);
+        free(r->op);
+        r->op = w;
+        sup_request_wait_on(r, sb, task_wait_wake);
+        sup_request_suspend(r);
+}
+
+/* "TERM", "SIGTERM", "15". */
+static int parse_signal(const char *s)
+{
+        uint64_t v;
+
+        if (!s || !s[0])
+                return SIGTERM;
+        if (sbx_parse_u64(s, &v) >= 0)
+                return v >= 1 && v < (uint64_t)NSIG ? (int)v : -EINVAL;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int i = 1; i < NSIG; i++) {
+                const char *n = sigabbrev_np(i);
+                if (n && strcasecmp(n, s) == 0)
+                        return i;
+        }
+        return -EINVAL;
+}
+
+void sup_api_task_kill(struct sup_request *r)
+{
+        const char *arg = sup_request_arg(r, "signal");
+        struct sup_task *t;
+        int sig;
+
+        if (sup_request_no_body(r) < 0)
+                return;
+        sig = parse_signal(arg);
+        if (sig < 0) {
+                sup_reply_error(r, -EINVAL,
+                                "invalid signal \"%.40s\": want a number or a name like TERM or "
+                                "SIGKILL",
+                                arg);
+                return;
+        }
+        t = request_task(r);
+        if (!t)
+                return;
+        if (t->state != SUP_TASK_RUNNING || t->pidfd < 0) {
+                sup_reply_error(r, -EBUSY, "task \"%s\" has exited", t->id);
+                return;
+        }
+        /* A pidfd, never a pid: the signal cannot reach a process that reused it. */
+        if (sbx_pidfd_send_signal(t->pidfd, sig, NULL, 0) < 0) {
+                if (errno == ESRCH) {
+                        sup_reply_error(r, -EBUSY, "task \"%s\" has exited", t->id);
+                        return;
+                }
+                sup_reply_error(r, -errno, "kill task \"%s\": %s", t->id, strerror(errno));
+                return;
+        }
+        log_info("sandbox %s/%s: task %s: sent signal %d", r->ns, r->id, t->id, sig);
+        sup_reply_json(
+                r, MHD_HTTP_OK,
+                json_pack("{s:s,s:s,s:i}", "sandbox_id", r->id, "task_id", t->id, "signal", sig));
+}
+
+void sup_api_task_delete(struct sup_request *r)
+{
+        struct sup_task *t = request_task(r);
+        struct sup_sandbox *sb;
+
+        if (!t)
+                return;
+        if (t->state != SUP_TASK_EXITED) {
+                sup_reply_error(r, -EBUSY, "task \"%s\" is running; kill it and wait first", t->id);
+                return;
+        }
+        sb = sup_sandbox_find(r->ns, r->id);
+        if (sb && sb->cg) {
+                struct sbx_error err = {0};
+                if (cg_task_remove(sb->cg, t->id, &err) < 0)
+                        log_debug("task %s: %s", t->id, err.message);
+        }
+        sup_task_remove(t->group, t);
+        sup_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+void sup_api_task_logs(struct sup_request *r)
+{
+        struct sup_task *t = request_task(r);
+        _cleanup_close_ int dfd = -EBADF;
+        char name[96];
+        struct stat st;
+        struct MHD_Response *resp;
+        int fd;
+
+        if (!t)
+                return;
+        dfd = sup_task_dir_open(r->ns, r->id, false);
+        snprintf(name, sizeof(name), "%s.log", t->id);
+        fd = dfd >= 0 ? openat(dfd, name, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                safe_close(fd);
+                sup_reply_error(r, -ENOENT, "task \"%s\" has no log%s", t->id,
+                                t->adopted ? " (re-adopted after a restart)" : "");
+                return;
+        }
+        resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+        if (!resp) {
+                close(fd);
+                sup_reply_error(r, -ENOMEM, "out of memory");
+                return;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        sup_reply_response(r, MHD_HTTP_OK, resp);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+void sup_api_events(struct sup_request *r)
+{
+        struct sbx_error err = {0};
+        struct MHD_Response *resp = NULL;
+        const char *ns = sup_request_arg(r, "namespace");
+
+        if (ns && ns[0] && !sup_valid_name(ns)) {
+                sup_reply_error(r, -EINVAL, "invalid namespace \"%.80s\"", ns);
+                return;
+        }
+        if (sup_request_no_body(r) < 0)
+                return;
+        if (sup_events_subscribe(r->conn, &resp, &err) < 0) {
+                sup_reply_sbx_error(r, &err);
+                return;
+        }
+        sup_reply_response(r, MHD_HTTP_OK, resp);
+}
