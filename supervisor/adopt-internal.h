@@ -71,6 +71,8 @@ struct sup_adopt_proc {
         int exit_status;     /* shell form (code, or 128+signal); -1 unknown */
         uint64_t exited_at;  /* ns since the epoch; 0 unknown */
         char reason[256];    /* EXIT_UNKNOWN, DAMAGED, and why a pid was not adopted */
+        bool state_missing;  /* DAMAGED because there is no state file at all (a Start
+                              * interrupted before it wrote one) */
         struct sup_kv state; /* the state file's keys (empty when unreadable) */
 };
 
@@ -148,3 +150,25 @@ int sup_exit_lookup(pid_t pid, uint64_t start_time, uint64_t cgroup_id, int *ret
 int sup_exit_lookup_cb(void *userdata, pid_t pid, uint64_t start_time, uint64_t cgroup_id,
                        int *ret_wait_status, uint64_t *ret_exited_at_ns, char *reason,
                        size_t reason_size);
+
+/* ---- readopt.c: the daemon's start-up after a restart -------------------- */
+
+struct sup_sandbox;
+struct exitwatch_event;
+
+/* Drains the exit watcher, scans the run directory, restores sandboxes and
+ * tasks, removes leftovers of interrupted operations, publishes
+ * daemon.started.  Call once, after the controller is initialised and before
+ * the HTTP server starts. */
+int sup_readopt(struct sbx_error *err);
+
+/* Feeds an exit watcher event to the exit cache (call for every event). */
+void sup_exit_on_watcher_event(const struct exitwatch_event *ev);
+
+/* For an adopted sandbox whose pidfd fired (waitid: ECHILD): the exact status
+ * from the exit watcher (returns 1), or unknown (returns 0, *ret -1, reason
+ * kept for sup_sandbox_exit_unknown_reason()). */
+int sup_adopted_exit_status(struct sup_sandbox *sb, int *ret_shell_status);
+
+/* Why the exit status of this run of sb is unknown; NULL when it is known. */
+const char *sup_sandbox_exit_unknown_reason(const struct sup_sandbox *sb);

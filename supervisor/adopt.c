@@ -331,6 +331,7 @@ static void check_proc(int dir_fd, const char *file, const char *cgroup_mount,
         r = sbx_read_file_at(dir_fd, file, 65536, &text, NULL);
         if (r < 0) {
                 p->outcome = SUP_ADOPT_DAMAGED;
+                p->state_missing = r == -ENOENT;
                 snprintf(p->reason, sizeof(p->reason), "cannot read %s: %s", file, strerror(-r));
                 return;
         }
@@ -445,7 +446,8 @@ static void count(struct sup_adopt_result *res, const struct sup_adopt_proc *p, 
                 task ? res->tasks_unknown++ : res->unknown++;
                 break;
         case SUP_ADOPT_DAMAGED:
-                res->damaged++;
+                if (!p->state_missing)
+                        res->damaged++;
                 break;
         default:
                 break;

@@ -74,6 +74,10 @@ static inline void sup_event_sandbox(enum sup_event_type type, const char *ns,
 int sup_events_fd(void);
 void sup_events_process(void);
 
+/* Where the labels of a sandbox come from when a publisher passes none and a
+ * subscriber filters (returns a new reference to an object, or NULL). */
+void sup_events_set_labels_provider(json_t *(*fn)(const char *ns, const char *id));
+
 /* Number of subscribers connected now (for tests and Metrics). */
 unsigned sup_events_subscribers(void);
 

@@ -62,6 +62,8 @@ struct sub {
 
 struct bus {
         struct sub *subs;
+        struct line *sticky; /* the last daemon.started record, sent first to new streams */
+        json_t *sticky_event;
         unsigned n_subs;
         unsigned queue_max;
         uint64_t seq;
@@ -70,6 +72,12 @@ struct bus {
 };
 
 static struct bus *bus;
+static json_t *(*labels_provider)(const char *ns, const char *id);
+
+void sup_events_set_labels_provider(json_t *(*fn)(const char *ns, const char *id))
+{
+        labels_provider = fn;
+}
 
 static const char *const type_names[_SUP_EVENT_MAX] = {
         [SUP_EVENT_SANDBOX_CREATED] = "sandbox.created",
@@ -404,6 +412,8 @@ static void sub_free(struct sub *s)
 static void bus_free_if_done(void)
 {
         if (bus && bus->done && !bus->subs) {
+                line_unref(bus->sticky);
+                json_decref(bus->sticky_event);
                 safe_close(bus->epfd);
                 free(bus);
                 bus = NULL;
@@ -411,6 +421,16 @@ static void bus_free_if_done(void)
 }
 
 /* ---- publishing ---------------------------------------------------------- */
+
+static bool sub_matches(const struct sub *s, const json_t *ev, const json_t *labels)
+{
+        if (s->n_filters == 0)
+                return true;
+        for (size_t i = 0; i < s->n_filters; i++)
+                if (sup_event_filter_match(s->filters[i], ev, labels))
+                        return true;
+        return false;
+}
 
 void sup_event_publish(enum sup_event_type type, const char *ns, const char *sandbox_id,
                        const char *task_id, const json_t *labels, json_t *fields)
@@ -423,7 +443,7 @@ void sup_event_publish(enum sup_event_type type, const char *ns, const char *san
                 return;
         }
         bus->seq++;
-        if (!bus->subs) {
+        if (!bus->subs && type != SUP_EVENT_DAEMON_STARTED) {
                 json_decref(fields);
                 return;
         }
@@ -459,18 +479,30 @@ void sup_event_publish(enum sup_event_type type, const char *ns, const char *san
                 json_decref(ev);
                 return;
         }
+        if (type == SUP_EVENT_DAEMON_STARTED) {
+                /* Streams opened later begin with it: it says what this daemon found. */
+                line_unref(bus->sticky);
+                json_decref(bus->sticky_event);
+                bus->sticky = l;
+                l->refs++;
+                bus->sticky_event = json_incref(ev);
+        }
+
+        /* Labels are looked up only when someone filters and the publisher had none. */
+        json_t *own_labels = NULL;
+        if (!labels && sandbox_id && ns && labels_provider)
+                for (struct sub *s = bus->subs; s; s = s->next)
+                        if (s->n_filters > 0) {
+                                labels = own_labels = labels_provider(ns, sandbox_id);
+                                break;
+                        }
 
         for (struct sub *s = bus->subs; s; s = s->next) {
-                bool match;
-
                 if (s->ending)
                         continue;
                 if (s->ns && (!ns || strcmp(s->ns, ns) != 0))
                         continue;
-                match = s->n_filters == 0;
-                for (size_t i = 0; !match && i < s->n_filters; i++)
-                        match = sup_event_filter_match(s->filters[i], ev, labels);
-                if (!match)
+                if (!sub_matches(s, ev, labels))
                         continue;
 
                 if (s->dropped > 0) {
@@ -495,6 +527,7 @@ void sup_event_publish(enum sup_event_type type, const char *ns, const char *san
         }
         line_unref(l);
         json_decref(ev);
+        json_decref(own_labels);
 }
 
 /* ---- streaming ----------------------------------------------------------- */
@@ -650,6 +683,8 @@ int sup_events_subscribe(struct MHD_Connection *conn, struct MHD_Response **ret_
                 if (epoll_ctl(bus->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
                         log_debug("events: cannot watch fd %d for hang-up: %m", s->fd);
         }
+        if (bus->sticky && (!s->ns) && sub_matches(s, bus->sticky_event, NULL))
+                sub_push(s, bus->sticky);
         s->next = bus->subs;
         if (bus->subs)
                 bus->subs->prev = s;

@@ -83,8 +83,9 @@ void sup_tasks_done(void);
 
 /* Re-adoption of a task after a restart (adopt.c found it alive or exited). */
 int sup_task_adopt(const char *ns, const char *id, const char *tid, pid_t pid, int pidfd,
-                   uint64_t start_time, uint64_t started_at, int exit_status, uint64_t exited_at,
-                   const char *exit_reason, struct sbx_error *err);
+                   uint64_t start_time, uint64_t cgroup_id, uint64_t started_at, int exit_status,
+                   uint64_t exited_at, const char *exit_reason, const char *args_json,
+                   struct sbx_error *err);
 
 /* Used by api-tasks.c. */
 struct sup_task_group *sup_task_group_get(const char *ns, const char *id);

@@ -342,8 +342,9 @@ void sup_task_release(struct sup_task *t)
 }
 
 int sup_task_adopt(const char *ns, const char *id, const char *tid, pid_t pid, int pidfd,
-                   uint64_t start_time, uint64_t started_at, int exit_status, uint64_t exited_at,
-                   const char *exit_reason, struct sbx_error *err)
+                   uint64_t start_time, uint64_t cgroup_id, uint64_t started_at, int exit_status,
+                   uint64_t exited_at, const char *exit_reason, const char *args_json,
+                   struct sbx_error *err)
 {
         struct sup_task_group *g = sup_task_group_get(ns, id);
         struct sup_task *t;
@@ -359,8 +360,11 @@ int sup_task_adopt(const char *ns, const char *id, const char *tid, pid_t pid, i
         t->pid = pid;
         t->pidfd = pidfd;
         t->start_time = start_time;
+        t->cgroup_id = cgroup_id;
         t->started_at = started_at;
         t->adopted = true;
+        if (args_json && args_json[0])
+                t->args = json_loads(args_json, 0, NULL);
         if (pidfd < 0) {
                 t->state = SUP_TASK_EXITED;
                 t->exit_status = exit_status;
