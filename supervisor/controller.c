@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The controller (DESIGN.md §3): the lifecycle of a sandbox's runtime state.
+ *
+ *   created --start--> running --stop--> stopping --exit--> stopped --shutdown--> created
+ *
+ * Exits are seen through the init's pidfd (waitid(P_PIDFD) gives the exact status)
+ * and, for OOM kills and processes below the init, through the BPF exit watcher.
+ * Teardown (Shutdown, Delete) is asynchronous: cgroup.kill, then wait for the init
+ * to be reaped and for "populated 0" in cgroup.events (EPOLLPRI), then remove.
+ */
+#include "supervisor/sandboxd-internal.h"
+
+#include <sys/wait.h> /* before common/syscall.h, which defines P_PIDFD if glibc does not */
+
+#include "bpf/exitwatch.h"
+#include "cgroups/cgroups.h"
+#include "common/log.h"
+#include "common/syscall.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct cg_root *sup_cgroot;
+struct exitwatch *sup_exitwatch;
+char sup_exitwatch_reason[256];
+int sup_run_dirfd = -EBADF;
+static struct sup_watch ew_watch;
+static uint64_t exitwatch_dropped_seen;
+
+int sup_wait_status_to_shell_form(int code, int status)
+{
+        if (code == CLD_EXITED)
+                return status;
+        return 128 + status; /* CLD_KILLED, CLD_DUMPED */
+}
+
+/* ---- exits ------------------------------------------------------------------------------- */
+
+static void teardown_maybe_finish(struct sup_sandbox *sb);
+
+static void sandbox_exited(struct sup_sandbox *sb, int shell_status)
+{
+        char when[SBX_RFC3339_MAX];
+
+        sup_loop_del(&sb->pid_watch);
+        sb->pidfd = safe_close(sb->pidfd);
+        sup_timer_disarm(&sb->stop_timer);
+        sb->exited = true;
+        sb->exit_status = shell_status;
+        sb->exited_at = sbx_now_realtime_ns();
+        sb->state = SUP_STATE_STOPPED;
+        /* What the sandbox wrote before exiting is in the pipe: copy it before anyone
+         * waiting for the exit reads the log. */
+        sup_log_drain(sb);
+        (void)sup_statefile_write(sb);
+        log_info("sandbox %s/%s: exited with status %d at %s%s", sb->ns, sb->id, shell_status,
+                 sbx_format_rfc3339(sb->exited_at, when), sb->oom_killed ? " (OOM kill)" : "");
+        sup_sandbox_notify(sb, SUP_WAKE_EXITED);
+        if (sb->tearing_down)
+                teardown_maybe_finish(sb);
+}
+
+static void on_pidfd(struct sup_watch *w, uint32_t events)
+{
+        struct sup_sandbox *sb =
+                (struct sup_sandbox *)((char *)w - offsetof(struct sup_sandbox, pid_watch));
+        siginfo_t si = {0};
+
+        if (waitid((idtype_t)P_PIDFD, sb->pidfd, &si, WEXITED | WNOHANG) < 0) {
+                log_error("sandbox %s/%s: waitid(pidfd): %s", sb->ns, sb->id, strerror(errno));
+                /* Not our child any more (cannot happen for a sandbox we started): the
+                 * pidfd still said it exited, the status is unknown. */
+                sandbox_exited(sb, 255);
+                return;
+        }
+        if (si.si_pid == 0)
+                return;
+        sandbox_exited(sb, sup_wait_status_to_shell_form(si.si_code, si.si_status));
+}
+
+int sup_controller_watch_pidfd(struct sup_sandbox *sb)
+{
+        sb->pid_watch.cb = on_pidfd;
+        return sup_loop_add(sb->pidfd, EPOLLIN, &sb->pid_watch);
+}
+
+static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
+{
+        struct sup_sandbox *sb;
+
+        if (ev->type != EXITWATCH_EVENT_OOM)
+                return 0; /* exits of the init come through its pidfd, with the exact status */
+        sb = sup_sandbox_find_cgroup(ev->watched_id);
+        if (!sb)
+                return 0;
+        sb->oom_killed = true;
+        sb->oom_kills++;
+        log_warning("sandbox %s/%s: OOM killer chose pid %d (%s), anon rss %llu KiB", sb->ns,
+                    sb->id, (int)ev->tgid, ev->comm, (unsigned long long)ev->oom.anon_rss_kb);
+        (void)sup_statefile_write(sb);
+        return 0;
+}
+
+static void on_exitwatch(struct sup_watch *w, uint32_t events)
+{
+        int r = exitwatch_consume(sup_exitwatch, on_exitwatch_event, NULL);
+        uint64_t dropped;
+
+        if (r < 0)
+                log_warning("exit watcher: %s", strerror(-r));
+        dropped = exitwatch_dropped(sup_exitwatch);
+        if (dropped != exitwatch_dropped_seen) {
+                /* Exits are still seen through pidfds; only OOM reports may be missing. */
+                log_warning("exit watcher: %llu events lost (ring buffer full)",
+                            (unsigned long long)(dropped - exitwatch_dropped_seen));
+                exitwatch_dropped_seen = dropped;
+        }
+}
+
+/* ---- stop -------------------------------------------------------------------------------- */
+
+static void on_stop_timer(struct sup_timer *t)
+{
+        struct sup_sandbox *sb =
+                (struct sup_sandbox *)((char *)t - offsetof(struct sup_sandbox, stop_timer));
+        struct sbx_error err = {0};
+
+        if (sb->exited || !sb->cg)
+                return;
+        log_info("sandbox %s/%s: stop timeout reached, killing its cgroup", sb->ns, sb->id);
+        if (cg_sandbox_kill(sb->cg, &err) < 0)
+                log_error("sandbox %s/%s: %s", sb->ns, sb->id, err.message);
+        sb->kill_sent = true;
+}
+
+int sup_controller_stop(struct sup_sandbox *sb, uint64_t timeout_ns, struct sbx_error *err)
+{
+        uint64_t deadline = sbx_now_monotonic_ns() + timeout_ns;
+
+        if (sb->exited)
+                return 0;
+        if (sb->state == SUP_STATE_RUNNING) {
+                /* pidfd_send_signal: the pidfd pins this very process, never a reused pid. */
+                if (sbx_pidfd_send_signal(sb->pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+                        return sbx_fail_errno(err, -errno, "SIGTERM to the sandbox init");
+                sb->state = SUP_STATE_STOPPING;
+                (void)sup_statefile_write(sb);
+                log_info("sandbox %s/%s: stopping (SIGTERM, kill after %llu s)", sb->ns, sb->id,
+                         (unsigned long long)(timeout_ns / NSEC_PER_SEC));
+        }
+        if (timeout_ns == 0) {
+                sup_timer_disarm(&sb->stop_timer);
+                on_stop_timer(&sb->stop_timer);
+                return 0;
+        }
+        /* A later Stop may bring the kill forward, never back. */
+        if (!sb->stop_timer.armed || deadline < sb->stop_timer.when) {
+                sb->stop_timer.cb = on_stop_timer;
+                sup_timer_arm(&sb->stop_timer, deadline);
+        }
+        return 0;
+}
+
+/* ---- teardown ---------------------------------------------------------------------------- */
+
+static int rm_run_entry(struct sup_sandbox *sb)
+{
+        char path[4096];
+        _cleanup_close_ int nsfd = -EBADF;
+
+        if (sb->netns_mounted) {
+                snprintf(path, sizeof(path), "%s/%s/%s/netns", sup_config.run_dir, sb->ns, sb->id);
+                /* Detach: a process that entered the netns through this file keeps it. */
+                if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                        log_warning("sandbox %s/%s: umount %s: %s", sb->ns, sb->id, path,
+                                    strerror(errno));
+                sb->netns_mounted = false;
+        }
+        if (sb->run_dirfd >= 0) {
+                (void)unlinkat(sb->run_dirfd, "netns", 0);
+                (void)unlinkat(sb->run_dirfd, "log", 0);
+                (void)unlinkat(sb->run_dirfd, "state", 0);
+                (void)unlinkat(sb->run_dirfd, "state.tmp", 0);
+        }
+        nsfd = openat(sup_run_dirfd, sb->ns, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (nsfd < 0)
+                return -errno;
+        if (unlinkat(nsfd, sb->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                log_warning("sandbox %s/%s: rmdir %s/%s/%s: %s", sb->ns, sb->id, sup_config.run_dir,
+                            sb->ns, sb->id, strerror(errno));
+        /* The namespace directory goes when its last sandbox goes (ENOTEMPTY otherwise). */
+        (void)unlinkat(sup_run_dirfd, sb->ns, AT_REMOVEDIR);
+        return 0;
+}
+
+static void teardown_maybe_finish(struct sup_sandbox *sb)
+{
+        struct sbx_error err = {0};
+        int r;
+
+        if (!sb->exited)
+                return;
+        if (sb->cg) {
+                r = cg_sandbox_populated(sb->cg);
+                if (r > 0)
+                        return; /* EPOLLPRI on cgroup.events calls again */
+                sup_loop_del(&sb->cg_watch);
+                if (sup_exitwatch)
+                        (void)exitwatch_unwatch(sup_exitwatch, sb->cgroup_id, NULL);
+                if (cg_sandbox_remove(sb->cg, &err) < 0)
+                        log_error("sandbox %s/%s: removing its cgroup: %s", sb->ns, sb->id,
+                                  err.message);
+        }
+        (void)rm_run_entry(sb);
+        log_info("sandbox %s/%s: shut down", sb->ns, sb->id);
+        sup_sandbox_notify(sb, SUP_WAKE_TORNDOWN);
+        sup_sandbox_free(sb);
+}
+
+static void on_cgroup_events(struct sup_watch *w, uint32_t events)
+{
+        struct sup_sandbox *sb =
+                (struct sup_sandbox *)((char *)w - offsetof(struct sup_sandbox, cg_watch));
+
+        teardown_maybe_finish(sb);
+}
+
+int sup_controller_teardown(struct sup_sandbox *sb)
+{
+        struct sbx_error err = {0};
+
+        if (sb->tearing_down)
+                return 0;
+        sb->tearing_down = true;
+        sup_timer_disarm(&sb->stop_timer);
+        if (sb->cg) {
+                if (cg_sandbox_kill(sb->cg, &err) < 0)
+                        log_error("sandbox %s/%s: %s", sb->ns, sb->id, err.message);
+                sb->cg_watch.cb = on_cgroup_events;
+                if (sup_loop_add(cg_sandbox_events_fd(sb->cg), EPOLLPRI, &sb->cg_watch) < 0)
+                        log_error("sandbox %s/%s: cannot watch cgroup.events: %s", sb->ns, sb->id,
+                                  strerror(errno));
+        } else if (!sb->exited && sb->pidfd >= 0) {
+                (void)sbx_pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
+        }
+        if (!sb->exited && sb->pidfd >= 0) {
+                /* The init may already be a zombie whose pidfd event is queued. */
+                siginfo_t si = {0};
+
+                if (waitid((idtype_t)P_PIDFD, sb->pidfd, &si, WEXITED | WNOHANG) == 0 &&
+                    si.si_pid != 0)
+                        sandbox_exited(sb, sup_wait_status_to_shell_form(si.si_code, si.si_status));
+                if (sb->dead)
+                        return 1;
+        }
+        teardown_maybe_finish(sb);
+        return sb->dead ? 1 : 0;
+}
+
+/* ---- start-up ---------------------------------------------------------------------------- */
+
+static int count_leftover(const char *ns, const char *id, void *userdata)
+{
+        (*(unsigned *)userdata)++;
+        log_notice("sandbox %s/%s: cgroup left by an earlier daemon; left alone", ns, id);
+        return 0;
+}
+
+int sup_controller_init(struct sbx_error *err)
+{
+        struct sbx_error e = {0};
+        unsigned leftovers = 0;
+        int r;
+
+        sup_run_dirfd = open(sup_config.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sup_run_dirfd < 0)
+                return sbx_fail_errno(err, -errno, "open %s", sup_config.run_dir);
+
+        r = cg_root_open(sup_config.cgroup_root, sup_config.cgroup_root ? CG_ROOT_CREATE : 0,
+                         &sup_cgroot, err);
+        if (r < 0)
+                return sbx_error_prefix(err, r, "cgroup root");
+        if (!sup_config.cgroup_root) {
+                /* Our own cgroup (systemd Delegate=yes): move into the supervisor leaf so
+                 * the root may hand controllers down (no internal processes). */
+                if (cg_root_move_self_to_supervisor(sup_cgroot, &e) < 0)
+                        log_warning("cgroup root %s: %s", cg_root_path(sup_cgroot), e.message);
+        }
+        log_info("cgroup root %s", cg_root_path(sup_cgroot));
+        (void)cg_root_for_each_sandbox(sup_cgroot, count_leftover, &leftovers, NULL);
+
+        sbx_error_clear(&e);
+        r = exitwatch_open(sup_config.bpf_dir, 0, &sup_exitwatch, &e);
+        if (r < 0) {
+                snprintf(sup_exitwatch_reason, sizeof(sup_exitwatch_reason), "%s", e.message);
+                log_warning("BPF exit watcher not used (%s): exits through pidfds only, OOM "
+                            "kills not reported",
+                            e.message);
+                sup_exitwatch = NULL;
+        } else {
+                exitwatch_dropped_seen = exitwatch_dropped(sup_exitwatch);
+                ew_watch.cb = on_exitwatch;
+                r = sup_loop_add(exitwatch_fd(sup_exitwatch), EPOLLIN, &ew_watch);
+                if (r < 0)
+                        return sbx_fail_errno(err, r, "epoll_ctl(exit watcher)");
+                log_info("BPF exit watcher pinned at %s", sup_config.bpf_dir);
+        }
+        return 0;
+}
+
+static void free_one(struct sup_sandbox *sb, void *userdata)
+{
+        /* Closing our fds leaves the sandbox running (re-adopted on the next start). */
+        sup_sandbox_free(sb);
+}
+
+void sup_controller_done(void)
+{
+        sup_sandbox_for_each(free_one, NULL);
+        sup_loop_del(&ew_watch);
+        exitwatch_close(sup_exitwatch);
+        sup_exitwatch = NULL;
+        cg_root_free(sup_cgroot);
+        sup_cgroot = NULL;
+        sup_run_dirfd = safe_close(sup_run_dirfd);
+}
