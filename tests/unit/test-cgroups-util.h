@@ -107,12 +107,19 @@ static inline void t_teardown(void)
                 ;
 }
 
-#define T_REQUIRE_ROOT()                                           \
-        do {                                                       \
-                if (t_skip_reason) {                               \
-                        cr_log_warn("skipped: %s", t_skip_reason); \
-                        cr_skip_test("%s", t_skip_reason);         \
-                }                                                  \
+/* criterion does not run .fini for a skipped test: clean up first. */
+#define T_SKIP(...)                        \
+        do {                               \
+                t_teardown();              \
+                cr_skip_test(__VA_ARGS__); \
+        } while (0)
+
+#define T_REQUIRE_ROOT()                                                 \
+        do {                                                             \
+                if (t_skip_reason) {                                     \
+                        fprintf(stderr, "skipped: %s\n", t_skip_reason); \
+                        T_SKIP("%s", t_skip_reason);                     \
+                }                                                        \
         } while (0)
 
 /* Nothing may be left under <root>/sandboxes after a test removed its sandboxes. */

@@ -277,7 +277,7 @@ Test(cgroups, missing_controller_is_failed_precondition)
 {
         T_REQUIRE_ROOT();
         if (t_root_has_controller("memory"))
-                cr_skip_test("the memory controller is available here (VM?): nothing to refuse");
+                T_SKIP("the memory controller is available here (VM?): nothing to refuse");
         struct sbx_error err = {};
         struct cg_sandbox *sb = NULL;
         struct cg_resources *res =
@@ -320,7 +320,7 @@ Test(cgroups, undelegated_controller_names_the_parent)
         const char *parent = t_cgroup2_parent();
         if (t_read_file(parent, "cgroup.controllers", buf, sizeof(buf)) < 0 ||
             !strstr(buf, "hugetlb") || t_root_has_controller("hugetlb"))
-                cr_skip_test("needs hugetlb in the cgroup2 root but not delegated to us");
+                T_SKIP("needs hugetlb in the cgroup2 root but not delegated to us");
         struct sbx_error err = {};
         struct cg_sandbox *sb = NULL;
         struct cg_resources *res =

@@ -52,7 +52,7 @@ command -v cpio >/dev/null || die "cpio not found"
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || busybox=/bin/busybox
 [ -x "$busybox" ] || die "busybox not found (busybox-static)"
-file -L "$busybox" 2>/dev/null | grep -q "dynamically linked" && die "$busybox is not static (install busybox-static)"
+ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static (install busybox-static)"
 
 # --- the kernel: Debian's linux-image-amd64, not necessarily the running one ---
 find_kernel() {
