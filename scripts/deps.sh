@@ -7,7 +7,7 @@ set -eu
 PKGS="gcc make pkg-config clang llvm libclang-rt-14-dev clang-format
 libseccomp-dev libmnl-dev libbpf-dev bpftool libjansson-dev libmicrohttpd-dev
 libcap-dev libcriterion-dev curl iproute2 util-linux
-qemu-system-x86 linux-image-amd64 busybox-static cpio"
+qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils"
 
 # Anchors the benchmarks compare against (make bench).
 BENCH_PKGS="libsqlite3-dev liblmdb-dev crun runc bubblewrap"
