@@ -5,6 +5,7 @@
  * start from a valid request.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/tasks-internal.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -42,6 +43,17 @@ static const struct route routes[] = {
         {"/v1/sandboxes/{id}/status", true, {[SUP_GET] = {sup_api_status, {"verbose"}}}},
         {"/v1/sandboxes/{id}/metrics", true, {[SUP_GET] = {sup_api_metrics}}},
         {"/v1/sandboxes/{id}/logs", true, {[SUP_GET] = {sup_api_logs, {"follow"}}}},
+        /* Tasks and events (issue #7: api-tasks.c). */
+        {"/v1/sandboxes/{id}/tasks",
+         true,
+         {[SUP_GET] = {sup_api_tasks_list}, [SUP_POST] = {sup_api_tasks_create}}},
+        {"/v1/sandboxes/{id}/tasks/{tid}",
+         true,
+         {[SUP_GET] = {sup_api_task_get}, [SUP_DELETE] = {sup_api_task_delete}}},
+        {"/v1/sandboxes/{id}/tasks/{tid}/wait", true, {[SUP_GET] = {sup_api_task_wait}}},
+        {"/v1/sandboxes/{id}/tasks/{tid}/kill", true, {[SUP_POST] = {sup_api_task_kill, {"signal"}}}},
+        {"/v1/sandboxes/{id}/tasks/{tid}/logs", true, {[SUP_GET] = {sup_api_task_logs}}},
+        {"/v1/events", false, {[SUP_GET] = {sup_api_events, {"namespace", "filter*"}}}},
 };
 
 static const char *const method_names[] = {
@@ -67,6 +79,16 @@ static int match(const char *pattern, const char *url, char *id, size_t id_size,
                         id[n] = '\0';
                         u += strcspn(u, "/");
                         p += 4;
+                        continue;
+                }
+                if (strncmp(p, "{tid}", 5) == 0) {
+                        /* Any one non-empty segment; the task handlers check it. */
+                        size_t n = strcspn(u, "/");
+
+                        if (n == 0)
+                                return 0;
+                        u += n;
+                        p += 5;
                         continue;
                 }
                 if (*p != *u)
