@@ -111,3 +111,6 @@ int cg_devices_attach(int cgfd, const struct cg_device_rule *rules, size_t n,
 
 /* control.c */
 int cg_events_read(int events_fd, const char *key, uint64_t *ret);
+/* cg_sandbox_kill() for kernels without cgroup.kill (before 5.14): freeze, SIGKILL
+ * every pid of the subtree, thaw.  Separate so the tests can run it on any kernel. */
+int cg_sandbox_kill_fallback(struct cg_sandbox *sb, struct sbx_error *err);

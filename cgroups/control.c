@@ -180,6 +180,13 @@ int cg_sandbox_kill(struct cg_sandbox *sb, struct sbx_error *err)
         if (k != -ENOENT)
                 return sbx_fail_errno(err, k, "writing %s/cgroup.kill", sb->path);
 
+        return cg_sandbox_kill_fallback(sb, err);
+}
+
+int cg_sandbox_kill_fallback(struct cg_sandbox *sb, struct sbx_error *err)
+{
+        int k;
+
         /* Older kernels: freeze so nothing forks while we walk, kill, thaw. */
         k = cg_sandbox_freeze(sb, 10000, err);
         if (k < 0)

@@ -6,6 +6,8 @@
  */
 #include "test-cgroups-util.h"
 
+#include "cgroups/cgroups-internal.h" /* cg_sandbox_kill_fallback */
+
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -431,4 +433,51 @@ Test(cgroups, root_open_errors)
         int k = cg_root_open(NULL, 0, &r, &err);
         cr_assert(k == 0 || k == -EBUSY, "%d %s", k, err.message);
         cg_root_free(r);
+}
+
+Test(cgroups, kill_fallback_for_old_kernels_ends_the_tree)
+{
+        T_REQUIRE_ROOT();
+        struct sbx_error err = {};
+        struct cg_sandbox *sb = create("default", "oldkill", NULL, 0);
+        int *ready = shared_int();
+        struct t_child c = t_spawn(cg_sandbox_init_fd(sb), child_tree, ready);
+        wait_counter(ready, 3);
+        int tfd = -1;
+        cr_assert_eq(cg_task_create(sb, "t", &tfd, NULL, &err), 0, "%s", err.message);
+        struct t_child c2 = t_spawn(tfd, child_tree, ready);
+        wait_counter(ready, 6);
+        close(tfd);
+
+        cr_assert_eq(cg_sandbox_kill_fallback(sb, &err), 0, "%s", err.message);
+        cr_assert_eq(cg_sandbox_wait_empty(sb, 30000, &err), 0, "%s", err.message);
+        cr_assert_eq(t_wait(&c), 128 + SIGKILL);
+        cr_assert_eq(t_wait(&c2), 128 + SIGKILL);
+        char buf[64];
+        cr_assert_eq(t_read_file(cg_sandbox_path(sb), "cgroup.freeze", buf, sizeof(buf)), 0);
+        cr_assert_str_eq(buf, "0", "thawed again afterwards");
+        remove_sb(sb);
+        t_assert_nothing_left();
+}
+
+static int child_move_self(void *arg)
+{
+        char want[1024];
+        if (cg_root_move_self_to_supervisor(t_root, NULL) < 0)
+                return 2;
+        snprintf(want, sizeof(want), "%s/supervisor", cg_root_cgroup(t_root));
+        return child_check_cgroup(want);
+}
+
+Test(cgroups, move_self_to_supervisor_leaf)
+{
+        T_REQUIRE_ROOT();
+        /* Born in the root itself, as a daemon under Delegate=yes starts. */
+        struct t_child c = t_spawn(cg_root_fd(t_root), child_move_self, NULL);
+        cr_assert_eq(t_wait(&c), 0, "the child moved itself into <root>/supervisor");
+        struct sbx_error err = {};
+        struct cg_sandbox *sb = create("default", "after-move", NULL, 0);
+        remove_sb(sb);
+        (void)err;
+        t_assert_nothing_left();
 }
