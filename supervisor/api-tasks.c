@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "common/syscall.h"
 #include "cgroups/cgroups.h"
 #include "common/util.h"
+#include "store/store.h"
 #include "supervisor/events-internal.h"
 
 /* The {tid} segment of /v1/sandboxes/{id}/tasks/{tid}[/...] (the router checks
@@ -416,4 +418,55 @@ void sup_api_events(struct sup_request *r)
                 return;
         }
         sup_reply_response(r, MHD_HTTP_OK, resp);
+}
+
+/* ---- start-up and shut-down of the parts of issue #7 ----------------------- */
+
+extern struct store *sup_store; /* api-store.c */
+
+static struct sup_watch events_watch;
+
+static void on_events_fd(struct sup_watch *w, uint32_t events)
+{
+        sup_events_process();
+}
+
+static json_t *labels_of(const char *ns, const char *id)
+{
+        _cleanup_store_record_ struct store_record *rec = NULL;
+        json_t *j;
+
+        if (!sup_store || store_get(sup_store, ns, id, &rec, NULL) < 0 || !rec)
+                return NULL;
+        j = json_object();
+        for (size_t i = 0; j && i < rec->n_labels; i++)
+                json_object_set_new(j, rec->labels[i].key, json_string(rec->labels[i].value));
+        return j;
+}
+
+int sup_issue7_init(struct sbx_error *err)
+{
+        int r = sup_events_init(0);
+
+        if (r < 0)
+                return sbx_fail_errno(err, r, "event bus");
+        sup_events_set_labels_provider(labels_of);
+        events_watch.cb = on_events_fd;
+        r = sup_loop_add(sup_events_fd(), EPOLLIN, &events_watch);
+        if (r < 0)
+                return sbx_fail_errno(err, r, "epoll_ctl(events)");
+        return 0;
+}
+
+void sup_issue7_stop(void)
+{
+        /* Streams end before the HTTP server stops (suspended connections must be resumed
+         * before MHD_stop_daemon()). */
+        sup_events_done();
+}
+
+void sup_issue7_done(void)
+{
+        sup_loop_del(&events_watch);
+        sup_tasks_done();
 }

@@ -114,6 +114,12 @@ void sup_api_task_delete(struct sup_request *r);
 void sup_api_task_logs(struct sup_request *r);
 void sup_api_events(struct sup_request *r);
 
+/* Daemon start-up (after the store, before the controller) and exit (before
+ * sup_http_stop(); after sup_controller_done()). */
+int sup_issue7_init(struct sbx_error *err);
+void sup_issue7_stop(void);
+void sup_issue7_done(void);
+
 /* JSON view of a task (GET .../tasks/TID). */
 json_t *sup_task_to_json(const struct sup_task *t);
 
