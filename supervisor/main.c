@@ -4,6 +4,8 @@
  * docs/sandboxd.8 for the flags and docs/architecture.md for how the parts fit.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/adopt-internal.h"
+#include "supervisor/tasks-internal.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -314,6 +316,9 @@ int main(int argc, char **argv)
                 goto fail;
         if (sup_controller_init(&err) < 0)
                 goto fail;
+        /* Events, then what an earlier daemon left running (issue #7), before serving. */
+        if (sup_issue7_init(&err) < 0 || sup_readopt(&err) < 0)
+                goto fail;
         lfd = listen_socket(&err);
         if (lfd < 0)
                 goto fail;
@@ -331,9 +336,11 @@ int main(int argc, char **argv)
         /* Answer what is in flight: store writes first (they complete), then the HTTP
          * server answers waiters with 503 and sends what is queued. */
         sup_store_flush();
+        sup_issue7_stop();
         sup_http_stop();
         (void)unlink(sup_config.socket_path);
         sup_controller_done();
+        sup_issue7_done();
         sup_store_done();
         remove_pid_file();
         signal_watch.fd = -EBADF;
