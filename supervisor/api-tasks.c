@@ -29,7 +29,9 @@
 #include "common/log.h"
 #include "common/syscall.h"
 #include "cgroups/cgroups.h"
+#include "bpf/exitwatch.h"
 #include "common/util.h"
+#include "supervisor/adopt-internal.h"
 #include "store/store.h"
 #include "supervisor/events-internal.h"
 
@@ -469,4 +471,48 @@ void sup_issue7_done(void)
 {
         sup_loop_del(&events_watch);
         sup_tasks_done();
+}
+
+/* ---- controller hooks ------------------------------------------------------ */
+
+void sup_issue7_on_sandbox_exited(struct sup_sandbox *sb)
+{
+        const char *unknown = sup_sandbox_exit_unknown_reason(sb);
+        json_t *f = json_pack("{s:i,s:o,s:b}", "pid", (int)sb->pid, "exited_at",
+                              sup_json_time(sb->exited_at), "oom_killed", sb->oom_killed);
+
+        if (f) {
+                json_object_set_new(f, "exit_status",
+                                    unknown || sb->exit_status < 0 ? json_null()
+                                                                   : json_integer(sb->exit_status));
+                if (unknown)
+                        json_object_set_new(f, "reason", json_string(unknown));
+        }
+        sup_tasks_on_sandbox_exited(sb->ns, sb->id);
+        sup_event_sandbox(SUP_EVENT_SANDBOX_EXITED, sb->ns, sb->id, NULL, f);
+}
+
+void sup_issue7_on_sandbox_gone(struct sup_sandbox *sb)
+{
+        sup_tasks_on_sandbox_gone(sb->ns, sb->id);
+}
+
+void sup_issue7_on_sandbox_stopped(struct sup_sandbox *sb)
+{
+        sup_event_sandbox(SUP_EVENT_SANDBOX_STOPPED, sb->ns, sb->id, NULL, NULL);
+}
+
+void sup_issue7_on_oom(struct sup_sandbox *sb, const struct exitwatch_event *ev)
+{
+        sup_event_sandbox(SUP_EVENT_SANDBOX_OOM, sb->ns, sb->id, NULL,
+                          json_pack("{s:i,s:s,s:I,s:I}", "pid", (int)ev->tgid, "comm", ev->comm,
+                                    "anon_rss_kb", (json_int_t)ev->oom.anon_rss_kb, "cgroup_id",
+                                    (json_int_t)ev->cgroup_id));
+}
+
+void sup_issue7_on_sandbox_started(struct sup_sandbox *sb)
+{
+        sup_event_sandbox(SUP_EVENT_SANDBOX_STARTED, sb->ns, sb->id, NULL,
+                          json_pack("{s:i,s:o}", "pid", (int)sb->pid, "started_at",
+                                    sup_json_time(sb->started_at)));
 }

@@ -362,6 +362,8 @@ int sup_readopt(struct sbx_error *err)
                 else if (r > 0)
                         log_info("exit watcher: %d events recorded while the daemon was down", r);
                 sup_exit_set_unavailable(NULL);
+                /* Later lookups (an adopted process's pidfd fired) read what is queued. */
+                sup_exit_set_drain(sup_controller_drain_exitwatch);
         } else {
                 sup_exit_set_unavailable(sup_exitwatch_reason[0] ? sup_exitwatch_reason
                                                                  : "not loaded");

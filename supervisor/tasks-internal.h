@@ -120,6 +120,19 @@ int sup_issue7_init(struct sbx_error *err);
 void sup_issue7_stop(void);
 void sup_issue7_done(void);
 
+/* Controller hooks (one line each in controller.c / api-controller.c). */
+struct exitwatch_event;
+void sup_issue7_on_sandbox_started(struct sup_sandbox *sb);
+/* The init exited (sb->exit_status set): kills the tasks, publishes sandbox.exited. */
+void sup_issue7_on_sandbox_exited(struct sup_sandbox *sb);
+/* Teardown, cgroup empty, before the run directory is removed: tasks go. */
+void sup_issue7_on_sandbox_gone(struct sup_sandbox *sb);
+/* Teardown finished: publishes sandbox.stopped. */
+void sup_issue7_on_sandbox_stopped(struct sup_sandbox *sb);
+void sup_issue7_on_oom(struct sup_sandbox *sb, const struct exitwatch_event *ev);
+/* Drains the exit watcher's ring buffer now (controller.c). */
+void sup_controller_drain_exitwatch(void);
+
 /* JSON view of a task (GET .../tasks/TID). */
 json_t *sup_task_to_json(const struct sup_task *t);
 

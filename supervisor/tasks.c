@@ -15,6 +15,7 @@
  */
 #include "supervisor/tasks-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -417,13 +418,37 @@ void sup_tasks_on_sandbox_exited(const char *ns, const char *id)
                         (void)sbx_pidfd_send_signal(t->pidfd, SIGKILL, NULL, 0);
 }
 
+static void remove_task_dir(const char *ns, const char *id)
+{
+        int dfd = sup_task_dir_open(ns, id, false);
+        DIR *d;
+        struct dirent *de;
+        char path[PATH_MAX];
+
+        if (dfd < 0)
+                return;
+        d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+        snprintf(path, sizeof(path), "%s/%s/%s/tasks", sup_config.run_dir, ns, id);
+        (void)rmdir(path);
+}
+
 void sup_tasks_on_sandbox_gone(const char *ns, const char *id)
 {
         struct sup_task_group *g = sup_task_group_find(ns, id);
         struct sup_sandbox *sb;
 
-        if (!g)
+        if (!g) {
+                remove_task_dir(ns, id);
                 return;
+        }
         for (struct sup_task *t = g->tasks; t; t = t->next)
                 if (t->state == SUP_TASK_RUNNING && t->pidfd >= 0) {
                         (void)sbx_pidfd_send_signal(t->pidfd, SIGKILL, NULL, 0);
@@ -442,6 +467,7 @@ void sup_tasks_on_sandbox_gone(const char *ns, const char *id)
                 task_free(t);
         }
         group_free(g);
+        remove_task_dir(ns, id);
 }
 
 void sup_tasks_done(void)
