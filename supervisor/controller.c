@@ -10,6 +10,8 @@
  * to be reaped and for "populated 0" in cgroup.events (EPOLLPRI), then remove.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/adopt-internal.h"
+#include "supervisor/tasks-internal.h"
 
 #include <sys/wait.h> /* before common/syscall.h, which defines P_PIDFD if glibc does not */
 
@@ -65,6 +67,7 @@ static void sandbox_exited(struct sup_sandbox *sb, int shell_status)
         (void)sup_statefile_write(sb);
         log_info("sandbox %s/%s: exited with status %d at %s%s", sb->ns, sb->id, shell_status,
                  sbx_format_rfc3339(sb->exited_at, when), sb->oom_killed ? " (OOM kill)" : "");
+        sup_issue7_on_sandbox_exited(sb);
         sup_sandbox_notify(sb, SUP_WAKE_EXITED);
         if (sb->tearing_down)
                 teardown_maybe_finish(sb);
@@ -77,10 +80,19 @@ static void on_pidfd(struct sup_watch *w, uint32_t events)
         siginfo_t si = {0};
 
         if (waitid((idtype_t)P_PIDFD, sb->pidfd, &si, WEXITED | WNOHANG) < 0) {
-                log_error("sandbox %s/%s: waitid(pidfd): %s", sb->ns, sb->id, strerror(errno));
-                /* Not our child any more (cannot happen for a sandbox we started): the
-                 * pidfd still said it exited, the status is unknown. */
-                sandbox_exited(sb, 255);
+                int st = 255;
+
+                if (errno == ECHILD) {
+                        /* Re-adopted after a restart (issue #7): not our child.  The exit
+                         * watcher wrote the status before the pidfd became readable; without
+                         * it the status is unknown (st = -1, the reason is kept). */
+                        sup_controller_drain_exitwatch();
+                        (void)sup_adopted_exit_status(sb, &st);
+                } else {
+                        log_error("sandbox %s/%s: waitid(pidfd): %s", sb->ns, sb->id,
+                                  strerror(errno));
+                }
+                sandbox_exited(sb, st);
                 return;
         }
         if (si.si_pid == 0)
@@ -98,6 +110,7 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
 {
         struct sup_sandbox *sb;
 
+        sup_exit_on_watcher_event(ev);
         if (ev->type != EXITWATCH_EVENT_OOM)
                 return 0; /* exits of the init come through its pidfd, with the exact status */
         sb = sup_sandbox_find_cgroup(ev->watched_id);
@@ -108,6 +121,7 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
         log_warning("sandbox %s/%s: OOM killer chose pid %d (%s), anon rss %llu KiB", sb->ns,
                     sb->id, (int)ev->tgid, ev->comm, (unsigned long long)ev->oom.anon_rss_kb);
         (void)sup_statefile_write(sb);
+        sup_issue7_on_oom(sb, ev);
         return 0;
 }
 
@@ -125,6 +139,12 @@ static void on_exitwatch(struct sup_watch *w, uint32_t events)
                             (unsigned long long)(dropped - exitwatch_dropped_seen));
                 exitwatch_dropped_seen = dropped;
         }
+}
+
+void sup_controller_drain_exitwatch(void)
+{
+        if (sup_exitwatch)
+                on_exitwatch(NULL, 0);
 }
 
 /* ---- stop -------------------------------------------------------------------------------- */
@@ -221,8 +241,10 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
                         log_error("sandbox %s/%s: removing its cgroup: %s", sb->ns, sb->id,
                                   err.message);
         }
+        sup_issue7_on_sandbox_gone(sb);
         (void)rm_run_entry(sb);
         log_info("sandbox %s/%s: shut down", sb->ns, sb->id);
+        sup_issue7_on_sandbox_stopped(sb);
         sup_sandbox_notify(sb, SUP_WAKE_TORNDOWN);
         sup_sandbox_free(sb);
 }
