@@ -516,3 +516,44 @@ void sup_issue7_on_sandbox_started(struct sup_sandbox *sb)
                           json_pack("{s:i,s:o}", "pid", (int)sb->pid, "started_at",
                                     sup_json_time(sb->started_at)));
 }
+
+/* Status / Wait / Stop JSON of a sandbox whose exit status is unknown (re-adopted
+ * after a restart without the exit watcher): exit_status null and the reason. */
+json_t *sup_issue7_exit_fixup(const struct sup_sandbox *sb, json_t *j)
+{
+        const char *why;
+
+        if (!j || !sb->exited)
+                return j;
+        why = sup_sandbox_exit_unknown_reason(sb);
+        if (!why && sb->exit_status >= 0)
+                return j;
+        json_object_set_new(j, "exit_status", json_null());
+        json_object_set_new(j, "exit_status_unknown",
+                            json_string(why ? why : "exit status unknown"));
+        return j;
+}
+
+void sup_issue7_store_event(unsigned http_status, const struct store_record *rec, const char *ns,
+                            const char *id)
+{
+        json_t *labels = NULL;
+
+        if (rec) {
+                labels = json_object();
+                for (size_t i = 0; labels && i < rec->n_labels; i++)
+                        json_object_set_new(labels, rec->labels[i].key,
+                                            json_string(rec->labels[i].value));
+                ns = rec->namespace;
+                id = rec->id;
+        }
+        if (!ns || !id || !ns[0] || !id[0]) {
+                json_decref(labels);
+                return;
+        }
+        sup_event_sandbox(http_status == MHD_HTTP_CREATED ? SUP_EVENT_SANDBOX_CREATED
+                          : rec                           ? SUP_EVENT_SANDBOX_UPDATED
+                                                          : SUP_EVENT_SANDBOX_DELETED,
+                          ns, id, labels, NULL);
+        json_decref(labels);
+}

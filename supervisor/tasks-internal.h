@@ -130,6 +130,13 @@ void sup_issue7_on_sandbox_gone(struct sup_sandbox *sb);
 /* Teardown finished: publishes sandbox.stopped. */
 void sup_issue7_on_sandbox_stopped(struct sup_sandbox *sb);
 void sup_issue7_on_oom(struct sup_sandbox *sb, const struct exitwatch_event *ev);
+struct store_record;
+/* A store write was acknowledged: 201 → created, 200 with rec → updated, no rec →
+ * deleted (ns, id used then). */
+void sup_issue7_store_event(unsigned http_status, const struct store_record *rec, const char *ns,
+                            const char *id);
+/* Sets exit_status null + exit_status_unknown when sb's status is unknown. */
+json_t *sup_issue7_exit_fixup(const struct sup_sandbox *sb, json_t *j);
 /* Drains the exit watcher's ring buffer now (controller.c). */
 void sup_controller_drain_exitwatch(void);
 
