@@ -5,6 +5,7 @@
  * sandbox's waiter list; sup_sandbox_notify() wakes them.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/tasks-internal.h"
 
 #include "bpf/exitwatch.h"
 #include "cgroups/cgroups.h"
@@ -100,6 +101,7 @@ void sup_api_start(struct sup_request *r)
                 sup_reply_sbx_error(r, &err);
                 return;
         }
+        sup_issue7_on_sandbox_started(sb);
         sup_reply_json(r, MHD_HTTP_OK,
                        json_pack("{s:s,s:i,s:s}", "sandbox_id", sb->id, "pid", (int)sb->pid,
                                  "created_at", sbx_format_rfc3339(sb->started_at, when)));
@@ -114,7 +116,7 @@ static json_t *exit_json(const struct sup_sandbox *sb, bool with_id)
 
         if (j && with_id)
                 json_object_set_new(j, "sandbox_id", json_string(sb->id));
-        return j;
+        return sup_issue7_exit_fixup(sb, j);
 }
 
 static void on_stop_wake(struct sup_request *r, enum sup_wake why)
@@ -345,7 +347,7 @@ void sup_api_status(struct sup_request *r)
                 for (char **w = sb->warnings; *w; w++)
                         json_array_append_new(warnings, json_string(*w));
         sup_reply_json(r, MHD_HTTP_OK,
-                       json_pack("{s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "sandbox_id",
+                       sup_issue7_exit_fixup(sb, json_pack("{s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "sandbox_id",
                                  sb->id, "namespace", sb->ns, "state", sup_state_name(sb->state),
                                  "pid", (int)sb->pid, "created_at", sup_json_time(sb->created_at),
                                  "started_at", sup_json_time(sb->started_at), "exited_at",
@@ -353,7 +355,7 @@ void sup_api_status(struct sup_request *r)
                                  "exit_status",
                                  sb->exited ? json_integer(sb->exit_status) : json_null(),
                                  "oom_killed", sb->oom_killed, "warnings", warnings, "info",
-                                 verbose ? verbose_info(sb) : json_object()));
+                                 verbose ? verbose_info(sb) : json_object())));
 }
 
 void sup_api_metrics(struct sup_request *r)

@@ -5,6 +5,7 @@
  * asynchronous: the request is suspended until the store says the write is durable.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/tasks-internal.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -205,6 +206,7 @@ static int parse_record(const json_t *j, const char *ns, const char *path_id, bo
 struct store_op {
         struct sup_request *r;
         unsigned status; /* on success */
+        char ns[SUP_NAME_MAX + 1], id[SUP_NAME_MAX + 1]; /* for the event (issue #7) */
 };
 
 static void store_op_detach(struct sup_request *r)
@@ -224,6 +226,8 @@ static struct store_op *store_op_new(struct sup_request *r, unsigned status)
                 return NULL;
         op->r = r;
         op->status = status;
+        memcpy(op->ns, r->ns, sizeof(op->ns));
+        memcpy(op->id, r->id, sizeof(op->id));
         r->store_op = op;
         r->on_done = store_op_detach;
         return op;
@@ -235,6 +239,8 @@ static void on_store_done(void *userdata, int result, const struct store_record 
         struct store_op *op = userdata;
         struct sup_request *r = op->r;
 
+        if (result >= 0)
+                sup_issue7_store_event(op->status, rec, op->ns, op->id);
         if (r) {
                 r->store_op = NULL;
                 r->on_done = NULL;
