@@ -17,6 +17,7 @@ repo=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$repo/$BUILD" ;; esac
 export BUILD
+cd "$repo" || exit 1
 
 if [ $# -gt 0 ]; then
         scenarios=""
