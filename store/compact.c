@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Compaction, on its own thread, so neither the loop nor the writers wait:
+ *
+ *   1. Under io_lock (microseconds): note the committed end E0 of the log and
+ *      dup its fd.  The bytes before E0 never change again (append-only).
+ *   2. Replay [header, E0) from a read-only mapping into a private table of
+ *      frame pointers, and write the live frames, verbatim and in file order,
+ *      after a new header (generation + 1) to DIR/store.log.compact.
+ *   3. Catch up: copy [E0, E1) — frames committed meanwhile, tombstones
+ *      included — and fdatasync, until the remaining tail is small.
+ *   4. Under io_lock (the only writer stall): copy the last tail, fdatasync,
+ *      rename over store.log, fsync the directory, switch the fd.
+ *
+ * A crash before the rename leaves the old log whole (the stale .compact
+ * file is removed on open); after it, the new file is whole and synced.  No
+ * write is acknowledged on the new file before the directory fsync returned.
+ */
+#include "store/store-internal.h"
+
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define BUF_SIZE      (1u << 20)
+#define CATCHUP_SMALL (256u << 10)
+
+static void frame_key(const void *p, struct record_key *ret)
+{
+        record_payload_key((const uint8_t *)p + FRAME_HEADER, ret);
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+        const uint8_t *x = *(const uint8_t *const *)a, *y = *(const uint8_t *const *)b;
+        return x < y ? -1 : x > y;
+}
+
+struct writer {
+        int fd;
+        uint8_t *buf;
+        size_t used;
+        uint64_t size;
+};
+
+static int w_flush(struct writer *w)
+{
+        const uint8_t *p = w->buf;
+        size_t len = w->used;
+        while (len) {
+                ssize_t n = write(w->fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        w->used = 0;
+        return 0;
+}
+
+static int w_add(struct writer *w, const void *p, size_t len)
+{
+        while (len) {
+                size_t n = BUF_SIZE - w->used < len ? BUF_SIZE - w->used : len;
+                memcpy(w->buf + w->used, p, n);
+                w->used += n;
+                w->size += n;
+                p = (const uint8_t *)p + n;
+                len -= n;
+                if (w->used == BUF_SIZE) {
+                        int r = w_flush(w);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* Copies [from, to) of the old log to the writer. */
+static int copy_range(struct writer *w, int old_fd, uint64_t from, uint64_t to)
+{
+        int r = w_flush(w);
+        if (r < 0)
+                return r;
+        while (from < to) {
+                size_t want = to - from < BUF_SIZE ? (size_t)(to - from) : BUF_SIZE;
+                ssize_t n = pread(old_fd, w->buf, want, (off_t)from);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                w->used = (size_t)n;
+                w->size += (uint64_t)n;
+                from += (uint64_t)n;
+                if ((r = w_flush(w)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int fail_io(struct sbx_error *err, int r, const char *what)
+{
+        return sbx_fail(err,
+                        r == -ENOSPC || r == -EDQUOT ? -ENOSPC
+                        : r == -ENOMEM               ? r
+                                                     : -EIO,
+                        "compaction: %s: %s", what, strerror(-r));
+}
+
+static int compact_run(struct store *s, struct sbx_error *err)
+{
+        _cleanup_close_ int old_fd = -EBADF, new_fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = malloc(BUF_SIZE);
+        _cleanup_free_ const uint8_t **live = NULL;
+        struct index tab = {};
+        uint8_t *m = MAP_FAILED;
+        uint64_t start, gen;
+        int r;
+
+        if (!buf)
+                return sbx_fail(err, -ENOMEM, "compaction: out of memory");
+        pthread_mutex_lock(&s->io_lock);
+        old_fd = fcntl(s->log_fd, F_DUPFD_CLOEXEC, 3);
+        start = s->log_end;
+        gen = s->generation;
+        pthread_mutex_unlock(&s->io_lock);
+        if (old_fd < 0)
+                return fail_io(err, -errno, "dup");
+
+        m = mmap(NULL, start, PROT_READ, MAP_SHARED, old_fd, 0);
+        if (m == MAP_FAILED)
+                return fail_io(err, -errno, "mapping the log");
+
+        /* Replay the frozen prefix into a table of frame pointers. */
+        for (uint64_t off = LOG_HEADER_SIZE; off < start;) {
+                uint32_t len;
+                if (!log_frame_valid(m, start, off, &len)) {
+                        r = sbx_fail(err, -EUCLEAN,
+                                     "compaction: %s/%s is corrupt at offset %llu; not compacting",
+                                     s->dir, LOG_NAME, (unsigned long long)off);
+                        goto out;
+                }
+                const uint8_t *f = m + off;
+                struct record_key key;
+                void *old;
+                record_payload_key(f + FRAME_HEADER, &key);
+                uint64_t h = record_key_hash(key.ns, key.ns_len, key.id, key.id_len);
+                if (f[8] == REC_DELETE)
+                        index_remove(&tab, h, &key, frame_key);
+                else if ((r = index_put(&tab, h, (void *)f, &key, frame_key, &old)) < 0) {
+                        r = fail_io(err, r, "replaying");
+                        goto out;
+                }
+                off += FRAME_HEADER + len;
+        }
+        live = calloc(tab.n ? tab.n : 1, sizeof(*live));
+        if (!live) {
+                r = fail_io(err, -ENOMEM, "collecting records");
+                goto out;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < tab.cap; i++)
+                if (tab.slots[i].p && tab.slots[i].p != INDEX_TOMB)
+                        live[n++] = tab.slots[i].p;
+        qsort(live, n, sizeof(*live), ptr_cmp);
+
+        new_fd = openat(s->dir_fd, LOG_TMP_NAME,
+                        O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (new_fd < 0) {
+                r = fail_io(err, -errno, "creating " LOG_TMP_NAME);
+                goto out;
+        }
+        struct writer w = {.fd = new_fd, .buf = buf};
+        uint8_t hdr[LOG_HEADER_SIZE];
+        log_header_encode(hdr, gen + 1);
+        r = w_add(&w, hdr, sizeof(hdr));
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = w_add(&w, live[i], FRAME_HEADER + (size_t)get_u32(live[i]));
+        if (r >= 0)
+                r = w_flush(&w);
+        if (r >= 0 && fdatasync(new_fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                r = fail_io(err, r, "writing " LOG_TMP_NAME);
+                goto out;
+        }
+
+        /* Catch up with what was committed meanwhile, outside the lock. */
+        uint64_t pos = start;
+        for (int round = 0; round < 8; round++) {
+                uint64_t end = __atomic_load_n(&s->log_end, __ATOMIC_ACQUIRE);
+                if (end - pos < CATCHUP_SMALL)
+                        break;
+                if ((r = copy_range(&w, old_fd, pos, end)) < 0 ||
+                    (fdatasync(new_fd) < 0 && (r = -errno) < 0)) {
+                        r = fail_io(err, r, "copying the tail");
+                        goto out;
+                }
+                pos = end;
+        }
+
+        /* The switch: writers wait only for this. */
+        pthread_mutex_lock(&s->io_lock);
+        uint64_t t0 = sbx_now_monotonic_ns();
+        r = copy_range(&w, old_fd, pos, s->log_end);
+        if (r >= 0 && fdatasync(new_fd) < 0)
+                r = -errno;
+        if (r >= 0 && renameat(s->dir_fd, LOG_TMP_NAME, s->dir_fd, LOG_NAME) < 0)
+                r = -errno;
+        if (r < 0) {
+                pthread_mutex_unlock(&s->io_lock);
+                r = fail_io(err, r, "finishing the new generation");
+                goto out;
+        }
+        /* Renamed: from here the new file is the log.  A failed directory sync
+         * leaves the rename's durability unknown, so writers must stop. */
+        if ((r = fsync_dir(s->dir_fd)) < 0) {
+                sbx_fail(&s->broken_err, -EIO,
+                         "compaction: syncing the directory failed (%s); reopen the store",
+                         strerror(-r));
+                __atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
+        }
+        int prev = s->log_fd;
+        s->log_fd = TAKE_FD(new_fd);
+        __atomic_store_n(&s->log_end, w.size, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->generation, gen + 1, __ATOMIC_RELEASE);
+        uint64_t held = sbx_now_monotonic_ns() - t0;
+        if (held > s->compact_stall_ns)
+                s->compact_stall_ns = held;
+        pthread_mutex_unlock(&s->io_lock);
+        safe_close(prev);
+        r = r < 0 ? sbx_fail(err, -EIO, "compaction: syncing the directory: %s", strerror(-r)) : 0;
+out:
+        if (r < 0 && new_fd >= 0)
+                unlinkat(s->dir_fd, LOG_TMP_NAME, 0);
+        if (m != MAP_FAILED)
+                munmap(m, start);
+        index_free(&tab);
+        return r;
+}
+
+void *compact_thread(void *arg)
+{
+        struct store *s = arg;
+        struct sbx_error e = {};
+        int r = compact_run(s, &e);
+        pthread_mutex_lock(&s->qlock);
+        s->compact_finished = true;
+        s->compact_result = r;
+        s->compact_err = e;
+        store_wake(s);
+        pthread_mutex_unlock(&s->qlock);
+        return NULL;
+}
+
+int compact_start(struct store *s, struct sbx_error *err)
+{
+        if (s->compacting)
+                return sbx_fail(err, -EBUSY, "a compaction of %s is already running", s->dir);
+        if (__atomic_load_n(&s->broken, __ATOMIC_ACQUIRE))
+                return sbx_fail(err, -EIO, "%s", s->broken_err.message);
+        s->compact_finished = false;
+        int r = pthread_create(&s->compact_thread, NULL, compact_thread, s);
+        if (r != 0)
+                return sbx_fail(err, -r, "starting the compaction thread: %s", strerror(r));
+        s->compacting = true;
+        return 0;
+}
