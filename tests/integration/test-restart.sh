@@ -1,0 +1,234 @@
+#!/bin/bash
+# Restarts (issue #7): SIGKILL the daemon with 20 sandboxes running (some with tasks), let 5
+# sandboxes and 3 tasks exit with distinct statuses while it is down, start it again: the
+# survivors are re-adopted with the same pids, the exits reported with their exact statuses,
+# Waits work, Shutdown of each leaves nothing.  A pid reused by an unrelated process is not
+# adopted; a damaged state file is reported.  Then rounds of random kill points (during Start
+# and Shutdown included): no sandbox lost or duplicated, no cgroup, mount or process leaked.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib-daemon.sh
+
+ROUNDS=${RESTART_ROUNDS:-20}
+case "$BUILD" in *-san) ROUNDS=${RESTART_ROUNDS:-6} ;; esac
+
+d_setup restart
+d_start || exit 1
+api GET /v1/version
+WATCHER=$(jf .exit_watcher)
+echo "  exit watcher: $WATCHER $(jf '.exit_watcher_reason // ""')"
+
+# A process that waits for a flag file in the test directory (the sandbox root is the host's
+# root, read-only, so the file is visible inside), then exits with CODE.
+waiter() { args_json /bin/sh -c "while [ ! -e $T/go-$1 ]; do sleep 0.1; done; exit $2"; }
+
+declare -A PID
+for i in 1 2 3 4; do
+        sb_create "s$i" "$(waiter "s$i" $((2 * i + 1)))"
+        sb_start "s$i"
+        PID[s$i]=$(jf .pid)
+done
+sb_create s5 "$(args_json /bin/sleep 100000)"
+sb_start s5
+PID[s5]=$(jf .pid)
+for i in $(seq 6 20); do
+        sb_create "s$i" null
+        sb_start "s$i"
+        PID[s$i]=$(jf .pid)
+done
+eq "20 sandboxes running" 20 "$(for i in $(seq 1 20); do sb_status "s$i"; jf .state; done | grep -c running)"
+task_create s6 "$(waiter ta 21)" ta
+PID[ta]=$(jf .pid)
+task_create s6 "$(waiter tb 22)" tb
+PID[tb]=$(jf .pid)
+task_create s7 "$(waiter tc 23)" tc
+PID[tc]=$(jf .pid)
+task_create s7 "$(args_json /bin/sleep 100000)" td
+PID[td]=$(jf .pid)
+task_create s8 "$(args_json /bin/sleep 100000)" te
+PID[te]=$(jf .pid)
+
+d_kill9
+ok "daemon killed with SIGKILL"
+check "sandboxes keep running while the daemon is down" kill -0 "${PID[s10]}"
+touch "$T/go-s1" "$T/go-s2" "$T/go-s3" "$T/go-s4" "$T/go-ta" "$T/go-tb" "$T/go-tc"
+kill -KILL "${PID[s5]}"
+for k in s1 s2 s3 s4 s5 ta tb tc; do
+        wait_gone "${PID[$k]}" || fail "$k did not exit while the daemon was down"
+done
+
+d_start || exit 1
+curl -sN --max-time 2 --unix-socket "$SOCK" http://x/v1/events >"$T/events-1" 2>/dev/null
+DS=$(grep -m1 daemon.started "$T/events-1")
+eq "daemon.started: 15 re-adopted" 15 "$(jq -r .readopted <<<"$DS")"
+eq "daemon.started: 2 tasks re-adopted" 2 "$(jq -r .tasks_readopted <<<"$DS")"
+if [ "$WATCHER" = bpf ]; then
+        eq "daemon.started: 5 exited while down" 5 "$(jq -r .exited_while_down <<<"$DS")"
+        eq "daemon.started: 3 tasks exited while down" 3 "$(jq -r .tasks_exited_while_down <<<"$DS")"
+fi
+same=0
+for i in $(seq 6 20); do
+        sb_status "s$i"
+        [ "$(jf .state)" = running ] && [ "$(jf .pid)" = "${PID[s$i]}" ] && same=$((same + 1))
+done
+eq "every survivor running with the same pid" 15 "$same"
+for i in 1 2 3 4 5; do
+        sb_status "s$i"
+        want=$((2 * i + 1))
+        [ "$i" = 5 ] && want=137
+        eq "s$i stopped" stopped "$(jf .state)"
+        if [ "$WATCHER" = bpf ]; then
+                eq "s$i exit status exact ($want)" "$want" "$(jf .exit_status)"
+        else
+                eq "s$i exit status unknown without the watcher" null "$(jf .exit_status)"
+                check "s$i says why" test -n "$(jf '.exit_status_unknown // ""')"
+        fi
+        api GET "/v1/sandboxes/s$i/wait"
+        eq "Wait on s$i after the restart" 200 "$STATUS"
+done
+for t in ta:s6:21 tb:s6:22 tc:s7:23; do
+        IFS=: read -r tid sb want <<<"$t"
+        api GET "/v1/sandboxes/$sb/tasks/$tid"
+        eq "task $tid exited" exited "$(jf .state)"
+        [ "$WATCHER" = bpf ] && eq "task $tid exit status exact ($want)" "$want" "$(jf .exit_status)"
+done
+api GET /v1/sandboxes/s7/tasks/td
+eq "task td re-adopted, running" running "$(jf .state)"
+eq "task td same pid" "${PID[td]}" "$(jf .pid)"
+api POST "/v1/sandboxes/s7/tasks/td/kill?signal=KILL"
+eq "kill a re-adopted task" 200 "$STATUS"
+api GET /v1/sandboxes/s7/tasks/td/wait
+eq "Wait on a re-adopted task" 200 "$STATUS"
+[ "$WATCHER" = bpf ] && eq "its status is exact (137)" 137 "$(jf .exit_status)"
+api POST "/v1/sandboxes/s9/stop?timeout=0"
+eq "Stop a re-adopted sandbox" 200 "$STATUS"
+[ "$WATCHER" = bpf ] && eq "its status is exact (137)" 137 "$(jf .exit_status)"
+api GET /v1/sandboxes/s9/wait
+eq "Wait on it" 200 "$STATUS"
+for i in $(seq 1 20); do
+        sb_shutdown "s$i"
+        [ "$STATUS" = 200 ] || fail "shutdown s$i: $STATUS $BODY_OUT"
+done
+check "task te died with its sandbox" wait_gone "${PID[te]}"
+eq "no process left" 0 "$(cg_procs)"
+eq "no sandbox cgroup left" 0 "$(find "$CGROOT/sandboxes" -mindepth 2 -maxdepth 2 -type d 2>/dev/null | wc -l)"
+eq "no run directory left" 0 "$(find "$RUN" -mindepth 2 -maxdepth 2 -type d 2>/dev/null | wc -l)"
+eq "no mount left" 0 "$(awk -v r="$RUN" 'index($5, r) == 1' /proc/self/mountinfo | wc -l)"
+for i in $(seq 1 20); do sb_delete "s$i"; done
+
+# ---- a pid reused by an unrelated process; a damaged state file ----
+sleep 100000 &
+STRANGER=$!
+ST=$(awk '{ print $22 }' "/proc/$STRANGER/stat")
+sb_create ghost null
+sb_create ghost2 null
+sb_create broken null
+d_kill9
+mkdir -p "$RUN/default/ghost" "$RUN/default/ghost2" "$RUN/default/broken"
+state() {
+        printf 'ID=%s\nNAMESPACE=default\nSTATE=running\nPID=%s\nSTART_TIME=%s\nCGROUP=%s\nCGROUP_ID=1\n' \
+                "$1" "$2" "$3" "$CGROOT/sandboxes/default/$1"
+}
+state ghost "$STRANGER" $((ST + 1)) >"$RUN/default/ghost/state"       # other start time
+state ghost2 "$STRANGER" "$ST" >"$RUN/default/ghost2/state"           # other cgroup
+printf 'ID=broken\nthis is not a state file\n' >"$RUN/default/broken/state"
+d_start || exit 1
+for g in ghost ghost2; do
+        sb_status "$g"
+        check "$g (a reused pid) is not adopted" test "$(jf .state)" != running
+done
+check "the unrelated process was left alone" kill -0 "$STRANGER"
+check "the unrelated process is not in a sandbox cgroup" \
+        sh -c "! grep -q sandboxes /proc/$STRANGER/cgroup"
+curl -sN --max-time 2 --unix-socket "$SOCK" http://x/v1/events >"$T/events-2" 2>/dev/null
+eq "the damaged state file is reported" broken \
+        "$(grep -m1 daemon.started "$T/events-2" | jq -r '.damaged[].sandbox_id')"
+check "the damage is logged" grep -q "broken: state file damaged" "$D_LOG"
+check "the damaged state file is left for inspection" test -e "$RUN/default/broken/state"
+kill "$STRANGER"
+wait "$STRANGER" 2>/dev/null
+rm -rf "$RUN/default/broken"
+for g in ghost ghost2 broken; do sb_shutdown "$g"; sb_delete "$g"; done
+
+# ---- random kill points ----
+# A client keeps creating, starting (some with a task), shutting down and deleting sandboxes;
+# the daemon is SIGKILLed at a random moment, then started again.
+churn() {
+        local r=$1 i=0 id
+        while :; do
+                i=$((i + 1))
+                id=r$r-$i
+                sb_create "$id" null
+                [ "$STATUS" = 201 ] && echo "$id" >>"$T/acked"
+                sb_start "$id"
+                [ $((i % 2)) = 0 ] && task_create "$id" "$(args_json /bin/sleep 100000)" >/dev/null
+                [ $((i % 3)) = 0 ] && sb_shutdown "$id"
+                if [ $((i % 6)) = 0 ]; then
+                        echo "$id" >>"$T/deleting"
+                        sb_delete "$id"
+                        [ "$STATUS" = 204 ] && echo "$id" >>"$T/deleted"
+                fi
+        done
+}
+leaks=0
+dups=0
+lost=0
+: >"$T/acked"
+: >"$T/deleting"
+: >"$T/deleted"
+for r in $(seq 1 "$ROUNDS"); do
+        API_TIMEOUT=3 churn "$r" >/dev/null 2>&1 &
+        CH=$!
+        sleep "0.$((RANDOM % 9 + 1))"
+        d_kill9
+        kill "$CH" 2>/dev/null
+        wait "$CH" 2>/dev/null
+        d_start || { fail "round $r: daemon did not restart"; break; }
+        api GET /v1/sandboxes
+        ids=$(jf '.sandboxes[].id')
+        n=$(printf '%s\n' "$ids" | grep -c . )
+        u=$(printf '%s\n' "$ids" | grep . | sort -u | wc -l)
+        [ "$n" = "$u" ] || dups=$((dups + 1))
+        # Every acknowledged Create is there, unless a Delete of it was sent.
+        for id in $(sort -u "$T/acked"); do
+                grep -qx "$id" "$T/deleting" && continue
+                printf '%s\n' "$ids" | grep -qx "$id" || { lost=$((lost + 1)); echo "  round $r: lost $id"; }
+        done
+        for id in $(sort -u "$T/deleted"); do
+                printf '%s\n' "$ids" | grep -qx "$id" && { dups=$((dups + 1)); echo "  round $r: $id came back"; }
+        done
+        # Every sandbox cgroup and run directory belongs to a sandbox that is running or stopped.
+        for d in "$CGROOT"/sandboxes/default/* "$RUN"/default/*; do
+                [ -d "$d" ] || continue
+                sb_status "$(basename "$d")"
+                case "$(jf .state)" in
+                running | stopped | stopping) ;;
+                *) leaks=$((leaks + 1)); echo "  round $r: leftover $d ($STATUS $(jf .state))" ;;
+                esac
+        done
+        # Every running sandbox's pid is its init (same cgroup).
+        for id in $ids; do
+                sb_status "$id"
+                if [ "$(jf .state)" = running ]; then
+                        grep -q "/sandboxes/default/$id/init$" "/proc/$(jf .pid)/cgroup" 2>/dev/null ||
+                                { leaks=$((leaks + 1)); echo "  round $r: $id pid $(jf .pid) not its init"; }
+                fi
+        done
+done
+eq "$ROUNDS rounds: no sandbox duplicated or resurrected" 0 "$dups"
+eq "$ROUNDS rounds: no acknowledged sandbox lost" 0 "$lost"
+eq "$ROUNDS rounds: no orphan cgroup or run directory" 0 "$leaks"
+api GET /v1/sandboxes
+for id in $(jf '.sandboxes[].id'); do
+        sb_shutdown "$id"
+        [ "$STATUS" = 200 ] || fail "shutdown $id: $STATUS $BODY_OUT"
+        sb_delete "$id"
+done
+eq "after the rounds: no process left" 0 "$(cg_procs)"
+eq "after the rounds: no sandbox cgroup left" 0 \
+        "$(find "$CGROOT/sandboxes" -mindepth 2 -maxdepth 2 -type d 2>/dev/null | wc -l)"
+eq "after the rounds: no run directory left" 0 \
+        "$(find "$RUN" -mindepth 2 -maxdepth 2 -type d 2>/dev/null | wc -l)"
+eq "after the rounds: no mount left" 0 "$(awk -v r="$RUN" 'index($5, r) == 1' /proc/self/mountinfo | wc -l)"
+
+d_stop
+d_finish

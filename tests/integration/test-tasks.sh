@@ -1,0 +1,200 @@
+#!/bin/bash
+# Tasks inside running sandboxes (issue #7): namespaces, root and cgroup of an exec, exit codes
+# and signals, 50 concurrent tasks, kill, logs, spec errors, delete, tasks dying with their
+# sandbox (exit, Shutdown), and sandboxctl exec/tasks/kill/logs.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib-daemon.sh
+
+d_setup tasks
+d_start || exit 1
+
+# A sandbox without a process: its init pauses until stopped.
+sb_create box null box-host
+eq "create sandbox" 201 "$STATUS"
+sb_start box
+eq "start sandbox" 200 "$STATUS"
+INIT_PID=$(jf .pid)
+CG_BOX=$CGROOT/sandboxes/default/box
+
+# ---- a long task: its namespaces, root and cgroup, seen from the host ----
+task_create box "$(args_json /bin/sleep 1000)" long
+eq "create task 'long'" 201 "$STATUS"
+LONG_PID=$(jf .pid)
+eq "task state running" running "$(jf .state)"
+for ns in pid mnt uts ipc net cgroup; do
+        eq "task joined the sandbox's $ns namespace" "$(readlink /proc/"$INIT_PID"/ns/$ns)" \
+                "$(readlink /proc/"$LONG_PID"/ns/$ns)"
+done
+eq "task sees the sandbox's root" "$(stat -L -c %d:%i /proc/"$INIT_PID"/root)" \
+        "$(stat -L -c %d:%i /proc/"$LONG_PID"/root)"
+eq "task is in CGROUP/tasks/TID" "0::${CGROOT#"$CG2"}/sandboxes/default/box/tasks/long" \
+        "$(grep '^0::' /proc/"$LONG_PID"/cgroup)"
+check "task cgroup directory exists" test -d "$CG_BOX/tasks/long"
+eq "task pid 1 of its pid namespace is the sandbox init" "$INIT_PID" \
+        "$(awk '/^NSpid/ { print $2 }' /proc/"$INIT_PID"/status)"
+check "task pid inside the sandbox is not 1" \
+        test "$(awk '/^NSpid/ { print $NF }' /proc/"$LONG_PID"/status)" != 1
+eq "task seccomp mode as the init's" "$(awk '/^Seccomp:/ { print $2 }' /proc/"$INIT_PID"/status)" \
+        "$(awk '/^Seccomp:/ { print $2 }' /proc/"$LONG_PID"/status)"
+eq "task no_new_privs as the init's" "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/"$INIT_PID"/status)" \
+        "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/"$LONG_PID"/status)"
+check "task state file" grep -q '^STATE=running$' "$RUN/default/box/tasks/long.state"
+
+# ---- what a task sees from inside ----
+task_create box "$(args_json /bin/sh -c 'hostname; cat /proc/self/cgroup; echo pid=$$; echo err >&2; exit 3')" look
+eq "create task 'look'" 201 "$STATUS"
+api GET /v1/sandboxes/box/tasks/look/wait
+eq "wait answers 200" 200 "$STATUS"
+eq "exit code 3" 3 "$(jf .exit_status)"
+api GET /v1/sandboxes/box/tasks/look/logs
+eq "logs answer 200" 200 "$STATUS"
+eq "hostname inside is the sandbox's" box-host "$(printf '%s\n' "$BODY_OUT" | sed -n 1p)"
+eq "cgroup inside (cgroup namespace)" "0::/tasks/look" "$(printf '%s\n' "$BODY_OUT" | sed -n 2p)"
+check "pid inside is small (own pid namespace)" \
+        test "$(printf '%s\n' "$BODY_OUT" | sed -n 's/^pid=//p')" -lt 100
+check "stderr in the log" grep -qx err <<<"$BODY_OUT"
+task_create box "$(args_json /bin/sh -c 'touch /etc/sbx-test-ro 2>/dev/null && exit 0; exit 9')" ro
+api GET "/v1/sandboxes/box/tasks/ro/wait"
+eq "write to the read-only root fails inside" 9 "$(jf .exit_status)"
+
+# ---- exit codes and signals ----
+task_create box "$(args_json /bin/sh -c 'kill -TERM $$')" sig
+api GET /v1/sandboxes/box/tasks/sig/wait
+eq "killed by SIGTERM: 143" 143 "$(jf .exit_status)"
+task_create box "$(args_json /bin/true)" t0
+api GET /v1/sandboxes/box/tasks/t0/wait
+eq "/bin/true: 0" 0 "$(jf .exit_status)"
+task_create box "$(args_json /bin/sh -c 'exit 255')" t255
+api GET /v1/sandboxes/box/tasks/t255/wait
+eq "exit 255" 255 "$(jf .exit_status)"
+api GET /v1/sandboxes/box/tasks/t255
+eq "status of an exited task" exited "$(jf .state)"
+
+# ---- kill ----
+api POST "/v1/sandboxes/box/tasks/long/kill?signal=KILL"
+eq "kill SIGKILL" 200 "$STATUS"
+api GET /v1/sandboxes/box/tasks/long/wait
+eq "killed task: 137" 137 "$(jf .exit_status)"
+api POST "/v1/sandboxes/box/tasks/long/kill?signal=TERM"
+eq "kill of an exited task: 412" 412 "$STATUS"
+task_create box "$(args_json /bin/sleep 1000)" k2
+api POST "/v1/sandboxes/box/tasks/k2/kill?signal=NOPE"
+eq "kill with an unknown signal: 400" 400 "$STATUS"
+api POST "/v1/sandboxes/box/tasks/k2/kill?signal=15"
+eq "kill by number" 200 "$STATUS"
+api GET /v1/sandboxes/box/tasks/k2/wait
+eq "SIGTERM by number: 143" 143 "$(jf .exit_status)"
+
+# ---- 50 concurrent tasks, each with its own exit code ----
+for i in $(seq 1 50); do
+        api POST /v1/sandboxes/box/tasks "$(jq -cn --arg i "$i" \
+                '{id: ("c" + $i), process: {args: ["/bin/sh", "-c", ("sleep 0.3; exit " + $i)]}}')" &
+done
+wait
+api GET /v1/sandboxes/box/tasks
+eq "50 concurrent tasks listed" 50 "$(jf '[.tasks[] | select(.task_id | startswith("c"))] | length')"
+bad=0
+for i in $(seq 1 50); do
+        api GET "/v1/sandboxes/box/tasks/c$i/wait"
+        [ "$(jf .exit_status)" = "$i" ] || bad=$((bad + 1))
+done
+eq "50 concurrent tasks: every exit code exact" 0 "$bad"
+
+# ---- task spec errors ----
+task_create box "$(args_json /nonexistent/binary)" nobin
+eq "missing executable: 400" 400 "$STATUS"
+check "missing executable: message names it" grep -q "/nonexistent/binary" <<<"$BODY_OUT"
+task_create box '{"args": ["/bin/true"], "user": {"uid": "root"}}' baduser
+eq "user.uid of the wrong type: 400" 400 "$STATUS"
+check "bad user: message names the field" grep -q "uid" <<<"$BODY_OUT"
+task_create box '{"args": ["/bin/true"], "user": {"uid": 0, "gid": 0, "additionalGids": [-5]}}' badgids
+eq "negative additional gid: 400" 400 "$STATUS"
+api POST /v1/sandboxes/box/tasks '{"id": "x"}'
+eq "no process: 400" 400 "$STATUS"
+api POST /v1/sandboxes/box/tasks '{"process": {"args": []}}'
+eq "empty args: 400" 400 "$STATUS"
+api POST /v1/sandboxes/box/tasks '{"process": {"args": ["/bin/true"]}, "bogus": 1}'
+eq "unknown field: 400" 400 "$STATUS"
+api POST /v1/sandboxes/box/tasks '{"id": "bad id", "process": {"args": ["/bin/true"]}}'
+eq "invalid task id: 400" 400 "$STATUS"
+task_create box "$(args_json /bin/true)" t0
+eq "duplicate task id: 409" 409 "$STATUS"
+api GET /v1/sandboxes/box/tasks/nosuch
+eq "unknown task: 404" 404 "$STATUS"
+api GET /v1/sandboxes/nosuch/tasks
+eq "tasks of an unknown sandbox: 404" 404 "$STATUS"
+sb_create idle null
+task_create idle "$(args_json /bin/true)"
+eq "task in a sandbox that is not running: 412" 412 "$STATUS"
+
+# ---- delete ----
+task_create box "$(args_json /bin/sleep 1000)" del
+api DELETE /v1/sandboxes/box/tasks/del
+eq "delete of a running task: 412" 412 "$STATUS"
+api POST "/v1/sandboxes/box/tasks/del/kill?signal=KILL"
+api GET /v1/sandboxes/box/tasks/del/wait
+api DELETE /v1/sandboxes/box/tasks/del
+eq "delete of an exited task: 204" 204 "$STATUS"
+api GET /v1/sandboxes/box/tasks/del
+eq "deleted task is gone" 404 "$STATUS"
+check "deleted task's files are gone" test ! -e "$RUN/default/box/tasks/del.state"
+check "deleted task's cgroup is gone" test ! -e "$CG_BOX/tasks/del"
+
+# ---- sandboxctl ----
+if [ -x "$SANDBOXCTL" ]; then
+        out=$("$SANDBOXCTL" --socket "$SOCK" exec box -- /bin/sh -c 'echo via-ctl; exit 5')
+        rc=$?
+        eq "sandboxctl exec exits with the task's status" 5 "$rc"
+        eq "sandboxctl exec prints the output" via-ctl "$out"
+        tid=$("$SANDBOXCTL" --socket "$SOCK" exec --detach box -- /bin/sleep 1000)
+        eq "sandboxctl exec --detach prints the task id" 0 "$?"
+        check "sandboxctl tasks lists it" sh -c "'$SANDBOXCTL' --socket '$SOCK' tasks box | grep -q '$tid'"
+        check "sandboxctl kill" "$SANDBOXCTL" --socket "$SOCK" kill box "$tid" --signal KILL
+        api GET "/v1/sandboxes/box/tasks/$tid/wait"
+        eq "killed through sandboxctl: 137" 137 "$(jf .exit_status)"
+        eq "sandboxctl logs --task" via-ctl \
+                "$("$SANDBOXCTL" --socket "$SOCK" logs --task "$("$SANDBOXCTL" --socket "$SOCK" tasks box -o json |
+                        jq -r '[.tasks[] | select(.args[2] == "echo via-ctl; exit 5")][0].task_id')" box)"
+else
+        echo "  skip sandboxctl checks: no $SANDBOXCTL"
+fi
+
+# ---- the sandbox exiting kills its tasks ----
+task_create box "$(args_json /bin/sleep 1000)" orphaned
+P1=$(jf .pid)
+api POST "/v1/sandboxes/box/stop?timeout=5"
+eq "stop the sandbox" 200 "$STATUS"
+check "the task died with the sandbox's init" wait_gone "$P1"
+api GET /v1/sandboxes/box/tasks/orphaned/wait
+eq "its status: killed (137)" 137 "$(jf .exit_status)"
+task_create box "$(args_json /bin/true)"
+eq "no new task in a stopped sandbox: 412" 412 "$STATUS"
+sb_shutdown box
+eq "shutdown" 200 "$STATUS"
+check "run directory gone" test ! -e "$RUN/default/box"
+check "cgroup gone" test ! -e "$CG_BOX"
+
+# ---- Shutdown kills every task (and answers their waiters) ----
+sb_start box
+task_create box "$(args_json /bin/sleep 1000)" a
+PA=$(jf .pid)
+task_create box "$(args_json /bin/sh -c 'sleep 1000 & sleep 1000')" b
+PB=$(jf .pid)
+curl -s --max-time 30 --unix-socket "$SOCK" http://x/v1/sandboxes/box/tasks/a/wait >"$T/wait-a" &
+WPID=$!
+sleep 0.2
+sb_shutdown box
+eq "shutdown with tasks" 200 "$STATUS"
+check "task a is gone" wait_gone "$PA"
+check "task b is gone" wait_gone "$PB"
+wait "$WPID"
+eq "a waiter of a task killed by Shutdown gets 137" 137 "$(jq -r .exit_status "$T/wait-a")"
+eq "no process left in the sandbox's cgroups" 0 "$(cg_procs)"
+check "cgroup gone" test ! -e "$CG_BOX"
+api GET /v1/sandboxes/box/tasks
+eq "no task after Shutdown" 0 "$(jf '.tasks | length')"
+
+sb_delete box
+sb_delete idle
+d_stop
+d_finish
