@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * isolation/: turns an OCI runtime spec (the subset of DESIGN.md §4) into a
+ * running, isolated process whose PID 1 is sandbox-init (docs/isolation.md).
+ *
+ *     _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+ *     struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+ *     struct iso_process p;
+ *     r = iso_config_parse(json, len, &c, &err);
+ *     o.cgroup_fd = cgfd;  o.stdout_fd = o.stderr_fd = logfd;
+ *     r = iso_spawn(c, &o, &p, &err);        // p.pid, p.pidfd: the sandbox's init
+ *
+ * The library never opens cgroups (the caller passes a dirfd for
+ * CLONE_INTO_CGROUP), never logs above debug, and never reaps: the caller waits
+ * on the pidfd (waitid(P_PIDFD)).  Errors are negative errno values with a
+ * message in *err; parse errors are -EINVAL naming the JSON path
+ * ("linux.seccomp.syscalls[3].names[0]: unknown syscall \"foo\"").
+ */
+
+#include "common/cleanup.h"
+#include "common/error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct iso_config;      /* a validated sandbox spec; immutable after parsing */
+struct iso_task_config; /* a validated `process` object of a task */
+
+/* ---- the spec ------------------------------------------------------------------------------ */
+
+/* Parses and validates config.json text (duplicate keys rejected).  The result
+ * holds everything spawning needs, including the compiled seccomp filter, so it
+ * can be reused for any number of spawns. */
+int iso_config_parse(const char *json, size_t len, struct iso_config **ret_config,
+                     struct sbx_error *err);
+/* The same from an already parsed JSON object (not modified; a reference is kept
+ * for iso_config_resources()). */
+int iso_config_parse_json(json_t *spec, struct iso_config **ret_config, struct sbx_error *err);
+void iso_config_free(struct iso_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_config *, iso_config_free);
+
+/* The default spec (what `sandboxctl spec` prints): host root read-only, fresh
+ * /proc, minimal /dev, read-only /sys, tmpfs /tmp and /run, new pid, mount,
+ * uts, ipc, network and cgroup namespaces, Docker's default capabilities,
+ * noNewPrivileges, crun's masked and read-only paths, process.args ["sh"].
+ * linux.seccomp is absent, which means the built-in default profile.
+ * Returns malloc'ed, pretty-printed JSON text ending in a newline, or NULL
+ * on allocation failure. */
+char *iso_default_spec(void);
+/* The same as a new JSON object (caller owns the reference). */
+json_t *iso_default_spec_json(void);
+
+/* Accessors for the daemon. */
+const char *iso_config_hostname(const struct iso_config *c); /* NULL when the spec has none */
+/* Namespaces the sandbox gets, as CLONE_NEW* flags: new ones and joined ones. */
+uint64_t iso_config_namespaces(const struct iso_config *c);
+/* True when the sandbox gets a NEW network namespace (the daemon bind-mounts it). */
+bool iso_config_has_netns(const struct iso_config *c);
+bool iso_config_has_userns(const struct iso_config *c);
+/* The spec's linux.resources object, borrowed (valid while c lives), or NULL.
+ * isolation/ does not interpret it: cgroups/ does. */
+const json_t *iso_config_resources(const struct iso_config *c);
+/* process.terminal (a terminal is not supported: true is rejected at parse). */
+bool iso_config_terminal(const struct iso_config *c);
+/* True when the spec has process.args; without, sandbox-init pauses until signalled. */
+bool iso_config_has_process(const struct iso_config *c);
+/* process.args (NULL-terminated, borrowed) or NULL. */
+char *const *iso_config_args(const struct iso_config *c);
+
+/* ---- spawning ------------------------------------------------------------------------------ */
+
+struct iso_process {
+        pid_t pid; /* in the caller's pid namespace */
+        int pidfd; /* owned; O_CLOEXEC */
+};
+#define ISO_PROCESS_NULL ((struct iso_process){.pid = 0, .pidfd = -EBADF})
+
+/* Closes the pidfd (does not kill or reap).  Accepts an already released process. */
+void iso_process_release(struct iso_process *p);
+
+struct iso_spawn_opts {
+        int cgroup_fd; /* -1: the caller's cgroup; else a cgroup2 dirfd for CLONE_INTO_CGROUP */
+        int stdin_fd;  /* -1: /dev/null */
+        int stdout_fd; /* -1: /dev/null */
+        int stderr_fd; /* -1: /dev/null */
+        /* Overrides process.args when non-NULL (NULL-terminated). */
+        char *const *args;
+};
+#define ISO_SPAWN_OPTS_INIT \
+        ((struct iso_spawn_opts){.cgroup_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1})
+
+/* Builds the sandbox: one clone3 with the spec's namespaces, CLONE_PIDFD and
+ * CLONE_INTO_CGROUP; user namespace maps written from here; the child sets up
+ * mounts, pivot_root, hostname, sysctls, loopback, rlimits, oom_score_adj,
+ * user, capabilities, no_new_privs and seccomp, then executes sandbox-init
+ * from a sealed memfd, which starts the spec's process.  Returns once that
+ * process has been executed (or, with no process, once sandbox-init runs), or
+ * fails with the child's error ("pivot_root into /x: No such file or
+ * directory", "exec /bin/nope: No such file or directory"); on failure the
+ * child is reaped and nothing is left behind.
+ * Exit status of the sandbox: the process's exit code, or 128+signal. */
+int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
+              struct iso_process *ret_process, struct sbx_error *err);
+
+/* Bind-mounts the network namespace of p onto path (created as an empty file if
+ * missing), like `ip netns add`.  Returns 0 or -errno. */
+int iso_netns_bind(const struct iso_process *p, const char *path, struct sbx_error *err);
+
+/* Namespace inodes of a process (0 when unknown), for Status verbose. */
+struct iso_ns_inodes {
+        uint64_t pid, mnt, uts, ipc, net, cgroup, user, time;
+};
+int iso_ns_inodes(pid_t pid, struct iso_ns_inodes *ret);
+
+/* ---- tasks: processes started later inside a running sandbox ---------------------------- */
+
+/* Parses a task's `process` object (OCI process: args required, env, cwd,
+ * user, capabilities, noNewPrivileges, rlimits, oomScoreAdj).  Fields it leaves
+ * out are taken from the sandbox's process; the sandbox's seccomp filter
+ * always applies. */
+int iso_task_config_parse(const json_t *process, const struct iso_config *sandbox,
+                          struct iso_task_config **ret_task, struct sbx_error *err);
+void iso_task_config_free(struct iso_task_config *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_task_config *, iso_task_config_free);
+
+/* Starts a task: joins every namespace of the sandbox's init via
+ * setns(pidfd), is born into o->cgroup_fd with CLONE_INTO_CGROUP, and gets the
+ * same capabilities/no_new_privs/seccomp rules.  Returns once the task's
+ * process was executed, or fails with the message ("exec /bin/nope: ..."). */
+int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_config *sandbox,
+                   const struct iso_task_config *task, const struct iso_spawn_opts *o,
+                   struct iso_process *ret_process, struct sbx_error *err);
