@@ -372,7 +372,24 @@ int sup_task_adopt(const char *ns, const char *id, const char *tid, pid_t pid, i
                 t->exited_at = exited_at;
                 snprintf(t->exit_reason, sizeof(t->exit_reason), "%s", exit_reason ?: "");
         }
-        r = sup_task_register(g, t, -EBADF, -EBADF);
+        /* Output written while no daemon ran waits in the task's FIFO. */
+        int out_fd = -EBADF, log_fd = -EBADF;
+        _cleanup_close_ int dfd = sup_task_dir_open(ns, id, false);
+        if (dfd >= 0 && pidfd >= 0) {
+                char name[96];
+                struct stat st;
+                snprintf(name, sizeof(name), "%s.out", tid);
+                out_fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                snprintf(name, sizeof(name), "%s.log", tid);
+                log_fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+                if (log_fd >= 0 && fstat(log_fd, &st) == 0)
+                        t->log_size = (uint64_t)st.st_size;
+                if (out_fd < 0 || log_fd < 0) {
+                        out_fd = safe_close(out_fd);
+                        log_fd = safe_close(log_fd);
+                }
+        }
+        r = sup_task_register(g, t, out_fd, log_fd);
         if (r < 0) {
                 t->pidfd = -EBADF; /* the caller keeps it */
                 task_free(t);
@@ -493,6 +510,8 @@ int sup_task_remove(struct sup_task_group *g, struct sup_task *t)
                 (void)unlinkat(dfd, name, 0);
                 snprintf(name, sizeof(name), "%s.log", t->id);
                 (void)unlinkat(dfd, name, 0);
+                snprintf(name, sizeof(name), "%s.out", t->id);
+                (void)unlinkat(dfd, name, 0);
         }
         for (struct sup_task **p = &g->tasks; *p; p = &(*p)->next)
                 if (*p == t) {
@@ -519,11 +538,11 @@ int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char 
 {
         _cleanup_close_ int dfd = -EBADF, log_fd = -EBADF, cg_fd = -EBADF;
         _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, pidfd = -EBADF;
-        char name[96], at[SBX_RFC3339_MAX];
+        char name[96], fifo[96], at[SBX_RFC3339_MAX];
         uint64_t cgid = 0;
         struct sup_task *t;
         pid_t pid = 0;
-        int p[2], r;
+        int r;
 
         dfd = sup_task_dir_open(g->ns, g->id, true);
         if (dfd < 0)
@@ -533,17 +552,27 @@ int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char 
         log_fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
         if (log_fd < 0)
                 return sbx_fail_errno(err, -errno, "create task log %s", name);
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return sbx_fail_errno(err, -errno, "pipe2");
-        out_r = p[0];
-        out_w = p[1];
-        /* Only our end is non-blocking: the task's output keeps blocking semantics. */
-        if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
-                return sbx_fail_errno(err, -errno, "fcntl(O_NONBLOCK)");
+        /* The output goes through a FIFO in the run directory rather than a pipe: the task's
+         * end is opened O_RDWR, so the task itself counts as a reader and never gets
+         * EPIPE/SIGPIPE when no daemon reads (SIGKILLed, restarting); it blocks once the
+         * FIFO is full instead.  The next daemon re-opens the FIFO and drains it. */
+        snprintf(fifo, sizeof(fifo), "%s.out", tid);
+        (void)unlinkat(dfd, fifo, 0);
+        if (mkfifoat(dfd, fifo, 0600) < 0)
+                return sbx_fail_errno(err, -errno, "mkfifo %s", fifo);
+        out_r = openat(dfd, fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (out_r >= 0)
+                out_w = openat(dfd, fifo, O_RDWR | O_CLOEXEC);
+        if (out_r < 0 || out_w < 0) {
+                r = -errno;
+                (void)unlinkat(dfd, fifo, 0);
+                return sbx_fail_errno(err, r, "open %s", fifo);
+        }
 
         r = cg_task_create(sb->cg, tid, &cg_fd, &cgid, err);
         if (r < 0) {
                 (void)unlinkat(dfd, name, 0);
+                (void)unlinkat(dfd, fifo, 0);
                 return r;
         }
         r = sup_task_spawn(sb, process, cg_fd, out_w, &pid, &pidfd, err);
@@ -551,6 +580,7 @@ int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char 
                 struct sbx_error e2 = {0};
                 (void)cg_task_remove(sb->cg, tid, &e2);
                 (void)unlinkat(dfd, name, 0);
+                (void)unlinkat(dfd, fifo, 0);
                 return r;
         }
         out_w = safe_close(out_w);
