@@ -99,6 +99,9 @@ int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char 
  * ours (waitid works on it).  task-spawn.c. */
 int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int out_fd,
                    pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err);
+/* Forgets the parsed spec kept for spawning tasks of a sandbox (it went away). */
+void sup_task_spawn_forget(const char *ns, const char *id);
+void sup_task_spawn_done(void);
 struct sup_task *sup_task_alloc(const char *tid);
 int sup_task_register(struct sup_task_group *g, struct sup_task *t, int out_fd, int log_fd);
 /* Removes an exited task: its files and its entry (frees t, and g when empty). */

@@ -462,6 +462,7 @@ void sup_tasks_on_sandbox_gone(const char *ns, const char *id)
         struct sup_task_group *g = sup_task_group_find(ns, id);
         struct sup_sandbox *sb;
 
+        sup_task_spawn_forget(ns, id);
         if (!g) {
                 remove_task_dir(ns, id);
                 return;
@@ -489,6 +490,7 @@ void sup_tasks_on_sandbox_gone(const char *ns, const char *id)
 
 void sup_tasks_done(void)
 {
+        sup_task_spawn_done();
         while (groups) {
                 struct sup_task_group *g = groups;
                 while (g->tasks) {
