@@ -195,7 +195,7 @@ int store_get(struct store *s, const char *ns, const char *id, struct store_reco
         struct entry *e = lookup(s, ns, id, NULL);
         if (!e)
                 return sbx_fail(err, -ENOENT, "sandbox %s not found in namespace %s", id, ns);
-        return decode_entry(e, ret, err);
+        return ret ? decode_entry(e, ret, err) : 0;
 }
 
 struct hit {
@@ -464,6 +464,12 @@ static void apply(struct store *s, struct op *o)
 {
         struct record_key key;
         record_payload_key(entry_payload(o->entry), &key);
+        /* First the in-flight table, whose key lives in the newest op's entry. */
+        struct pend *p = index_get(&s->pend, o->hash, &key, pend_key);
+        if (p && --p->count == 0) {
+                index_remove(&s->pend, o->hash, &key, pend_key);
+                free(p);
+        }
         if (o->result == 0) {
                 struct entry *old = NULL;
                 if (o->type == REC_DELETE)
@@ -481,11 +487,6 @@ static void apply(struct store *s, struct op *o)
                         s->live_bytes -= old->frame_len;
                         free(old);
                 }
-        }
-        struct pend *p = index_get(&s->pend, o->hash, &key, pend_key);
-        if (p && --p->count == 0) {
-                index_remove(&s->pend, o->hash, &key, pend_key);
-                free(p);
         }
 }
 

@@ -166,7 +166,7 @@ const char *store_recovery_report(const struct store *s);
 
 /* ---- reads (synchronous, see only durable data) -------------------------------------- */
 
-/* -ENOENT when absent. */
+/* -ENOENT when absent.  ret may be NULL (existence check). */
 int store_get(struct store *s, const char *ns, const char *id, struct store_record **ret,
               struct sbx_error *err);
 
