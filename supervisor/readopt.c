@@ -332,6 +332,8 @@ static int leftover_cgroup(const char *ns, const char *id, void *userdata)
         if (cg_sandbox_open(sup_cgroot, ns, id, &cg, &err) < 0)
                 return 0;
         /* An interrupted Start (no state file) or Shutdown: nothing owns it. */
+        if (sup_exitwatch)
+                (void)exitwatch_unwatch(sup_exitwatch, cg_sandbox_id(cg), NULL);
         (void)cg_sandbox_kill(cg, &err);
         if (cg_sandbox_wait_empty(cg, 5000, &err) < 0 || cg_sandbox_remove(cg, &err) < 0)
                 log_warning("sandbox %s/%s: leftover cgroup: %s", ns, id, err.message);
