@@ -106,7 +106,7 @@ int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int
         struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
         struct iso_process init = {.pid = sb->pid, .pidfd = sb->pidfd};
         struct iso_process p = ISO_PROCESS_NULL;
-        const struct iso_config *config;
+        const struct iso_config *config = NULL;
         int r;
 
         if (!iso_spawn_task || !iso_task_config_parse || !iso_config_parse)
