@@ -63,13 +63,20 @@ struct exitwatch_raw_event {
         __u32 pad;
 };
 
+/* Where the exit program learns whether the thread group is dead. */
+enum {
+        EXITWATCH_GD_TRACEPOINT = 1, /* sched_process_exit's argument (after 6.1) */
+        EXITWATCH_GD_PROBE = 2,      /* fentry/kprobe on taskstats_exit (6.1) */
+        EXITWATCH_GD_LIVE = 3,       /* signal->live == 0 (racy last resort) */
+};
+
 /* The single value of the pinned "version" array: written last when pins are
  * created, checked first when they are reused. */
 struct exitwatch_pin_version {
-        __u64 magic;    /* EXITWATCH_MAGIC */
-        __u32 abi;      /* EXITWATCH_ABI */
-        __u32 mode;     /* 1 = tp_btf programs, 2 = raw_tp fallback */
-        __u64 obj_hash; /* FNV-1a of the BPF object the programs came from */
-        __u32 oom;      /* the OOM program is attached */
-        __u32 pad;
+        __u64 magic;           /* EXITWATCH_MAGIC */
+        __u32 abi;             /* EXITWATCH_ABI */
+        __u32 mode;            /* 1 = tp_btf programs, 2 = raw_tp fallback */
+        __u64 obj_hash;        /* FNV-1a of the BPF object the programs came from */
+        __u32 oom;             /* the OOM program is attached */
+        __u32 group_dead_from; /* EXITWATCH_GD_* */
 };

@@ -40,6 +40,20 @@ struct {
         __type(value, __u8); /* unused */
 } watched SEC(".maps");
 
+/* Kernels whose sched_process_exit has no group_dead argument (6.1): the
+ * thread ids for which do_exit() computed group_dead, noted by a probe on
+ * taskstats_exit(tsk, group_dead), which do_exit() calls before the
+ * tracepoint, in the same task.  The tracepoint takes the entry out again. */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, 8192);
+        __type(key, __u32); /* tid */
+        __type(value, __u8);
+} group_dead_tids SEC(".maps");
+
+/* Set by the loader once the taskstats_exit probe is attached. */
+volatile bool group_dead_probe_ok = false;
+
 struct {
         __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
         __uint(max_entries, EXITWATCH_STAT_MAX);
@@ -89,18 +103,26 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead_
 {
         struct exitwatch_raw_event *e;
         __u64 self_id, watched_id;
-        int status, group_dead;
+        int status, group_dead = group_dead_arg;
+        __u32 tid = BPF_CORE_READ(task, pid);
+
+        if (group_dead < 0 && group_dead_probe_ok) {
+                /* Taken out for every task, watched or not, so no entry outlives
+                 * its thread. */
+                group_dead = bpf_map_lookup_elem(&group_dead_tids, &tid) != NULL;
+                if (group_dead)
+                        bpf_map_delete_elem(&group_dead_tids, &tid);
+        }
 
         watched_id = match_watched(task, &self_id);
         if (!watched_id)
                 return 0;
 
-        if (group_dead_arg >= 0)
-                group_dead = group_dead_arg;
-        else
-                /* do_exit() decrements signal->live before the tracepoint; the
-                 * thread that took it to zero is the last one.  (Two threads
-                 * exiting at the same instant can both see 0 here: 6.1 only.) */
+        if (group_dead < 0)
+                /* Last resort: do_exit() decrements signal->live before the
+                 * tracepoint.  Racy: a thread that is slow to get from the
+                 * decrement to the tracepoint (exit_mm wakes a joiner first)
+                 * can see the next thread's decrement to 0 as well. */
                 group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
 
         status = BPF_CORE_READ(task, exit_code);
@@ -120,7 +142,7 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead_
         __builtin_memset(e, 0, sizeof(*e));
         e->type = EXITWATCH_RAW_EXIT;
         e->flags = group_dead ? EXITWATCH_RAW_GROUP_DEAD : 0;
-        e->pid = BPF_CORE_READ(task, pid);
+        e->pid = tid;
         e->tgid = BPF_CORE_READ(task, tgid);
         e->ppid = BPF_CORE_READ(task, real_parent, tgid);
         e->exit_status = status;
@@ -189,6 +211,34 @@ int exit_btf(unsigned long long *ctx)
         return handle_exit((struct task_struct *)ctx[0],
                            exit_has_group_dead_arg ? (int)(ctx[1] & 1) : -1);
 }
+
+static __always_inline void note_group_dead(struct task_struct *task, int group_dead)
+{
+        __u32 tid;
+        __u8 one = 1;
+
+        if (!group_dead)
+                return;
+        tid = BPF_CORE_READ(task, pid);
+        bpf_map_update_elem(&group_dead_tids, &tid, &one, BPF_ANY);
+}
+
+/* void taskstats_exit(struct task_struct *tsk, int group_dead) */
+SEC("fentry/taskstats_exit")
+int group_dead_fentry(unsigned long long *ctx)
+{
+        note_group_dead((struct task_struct *)ctx[0], (int)ctx[1]);
+        return 0;
+}
+
+#if defined(__TARGET_ARCH_x86)
+SEC("kprobe/taskstats_exit")
+int group_dead_kprobe(struct pt_regs *ctx)
+{
+        note_group_dead((struct task_struct *)ctx->di, (int)ctx->si);
+        return 0;
+}
+#endif
 
 /* (task, uid) in 6.1 and 6.18 */
 SEC("tp_btf/mark_victim")

@@ -69,11 +69,24 @@ struct exitwatch {
         void *userdata;
 };
 
-static const char *const pin_names[] = {"version", "events",    "watched",
-                                        "stats",   "link-exit", "link-oom"};
+static const char *const pin_names[] = {"version",   "events",   "watched",        "stats",
+                                        "link-exit", "link-oom", "link-group-dead"};
+
+static const char *gd_source_name(uint32_t gd)
+{
+        switch (gd) {
+        case EXITWATCH_GD_TRACEPOINT:
+                return "tracepoint";
+        case EXITWATCH_GD_PROBE:
+                return "taskstats_exit probe";
+        default:
+                return "signal->live";
+        }
+}
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct exitwatch_bpf *, exitwatch_bpf__destroy);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct btf *, btf__free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bpf_link *, bpf_link__destroy);
 
 static int libbpf_print_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -308,6 +321,10 @@ static int open_pins(struct exitwatch *ew, const char *pin_dir, unsigned flags, 
                 snprintf(why, why_len, "pinned programs are tp_btf, raw_tp requested");
                 return -EPROTO;
         }
+        if ((flags & EXITWATCH_NO_GROUP_DEAD_ARG) && v.group_dead_from == EXITWATCH_GD_TRACEPOINT) {
+                snprintf(why, why_len, "pinned programs use the group_dead argument");
+                return -EPROTO;
+        }
 
         ew->events_fd = obj_get_at(pin_dir, "events");
         ew->watched_fd = obj_get_at(pin_dir, "watched");
@@ -330,6 +347,7 @@ static int open_pins(struct exitwatch *ew, const char *pin_dir, unsigned flags, 
         }
         ew->info.fallback = v.mode == MODE_RAW;
         ew->info.oom_events = v.oom != 0;
+        ew->info.group_dead_source = gd_source_name(v.group_dead_from);
         return 0;
 }
 
@@ -354,8 +372,9 @@ static bool exit_tp_has_group_dead(void)
         return t && btf_is_func_proto(t) && btf_vlen(t) >= 3;
 }
 
-static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool *ret_oom,
-                        struct sbx_error *err)
+static int load_and_pin_once(const char *pin_dir, int mode, bool group_dead_arg, bool try_probe,
+                             bool *ret_load_failed, bool *ret_oom, uint32_t *ret_gd,
+                             struct sbx_error *err)
 {
         _cleanup_(exitwatch_bpf__destroyp) struct exitwatch_bpf *skel = NULL;
         struct exitwatch_pin_version v = {
@@ -364,7 +383,8 @@ static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool
                 .mode = mode,
                 .obj_hash = object_hash(),
         };
-        struct bpf_program *exit_prog, *oom_prog;
+        struct bpf_program *exit_prog, *oom_prog, *gd_fentry, *gd_kprobe, *gd_prog;
+        _cleanup_(bpf_link__destroyp) struct bpf_link *gd_link = NULL; /* before skel's end */
         struct bpf_link *exit_link, *oom_link;
         char path[PATH_MAX];
         uint32_t key = 0;
@@ -381,8 +401,18 @@ static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool
         bpf_program__set_autoload(skel->progs.oom_btf, mode == MODE_BTF);
         bpf_program__set_autoload(skel->progs.exit_raw, mode == MODE_RAW);
         bpf_program__set_autoload(skel->progs.oom_raw, mode == MODE_RAW);
+        /* Without the tracepoint's group_dead argument, a probe on
+         * taskstats_exit(tsk, group_dead) tells (fentry with tp_btf; kprobe,
+         * x86-64 only, with raw_tp). */
+        gd_fentry = skel->progs.group_dead_fentry;
+        gd_kprobe = bpf_object__find_program_by_name(skel->obj, "group_dead_kprobe");
+        gd_prog = group_dead_arg || !try_probe ? NULL : mode == MODE_BTF ? gd_fentry : gd_kprobe;
+        bpf_program__set_autoload(gd_fentry, gd_prog == gd_fentry);
+        if (gd_kprobe)
+                bpf_program__set_autoload(gd_kprobe, gd_prog == gd_kprobe);
 
         r = exitwatch_bpf__load(skel);
+        *ret_load_failed = r < 0;
         if (r < 0)
                 return sbx_fail_errno(err, r, "load BPF programs (%s)",
                                       mode == MODE_BTF ? "tp_btf" : "raw_tp");
@@ -408,6 +438,16 @@ static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool
         v.oom = oom_link != NULL;
         *ret_oom = oom_link != NULL;
 
+        v.group_dead_from = group_dead_arg ? EXITWATCH_GD_TRACEPOINT : EXITWATCH_GD_LIVE;
+        if (gd_prog) {
+                gd_link = bpf_program__attach(gd_prog);
+                if (gd_link) {
+                        skel->bss->group_dead_probe_ok = true;
+                        v.group_dead_from = EXITWATCH_GD_PROBE;
+                }
+        }
+        *ret_gd = v.group_dead_from;
+
         struct {
                 const char *name;
                 struct bpf_map *map;
@@ -415,7 +455,7 @@ static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool
         } pins[] = {
                 {"events", skel->maps.events, NULL}, {"watched", skel->maps.watched, NULL},
                 {"stats", skel->maps.stats, NULL},   {"link-exit", NULL, exit_link},
-                {"link-oom", NULL, oom_link},
+                {"link-oom", NULL, oom_link},        {"link-group-dead", NULL, gd_link},
         };
         for (size_t i = 0; i < ELEMENTSOF(pins); i++) {
                 snprintf(path, sizeof(path), "%s/%s", pin_dir, pins[i].name);
@@ -440,19 +480,39 @@ static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool
         return 0;
 }
 
+/* The taskstats_exit probe is optional: some kernels refuse fentry on it
+ * (EPERM) or have no kprobes.  Then the exit program falls back to
+ * signal->live. */
+static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool *ret_oom,
+                        uint32_t *ret_gd, struct sbx_error *err)
+{
+        bool load_failed = false;
+        int r;
+
+        if (!group_dead_arg) {
+                r = load_and_pin_once(pin_dir, mode, false, true, &load_failed, ret_oom, ret_gd,
+                                      err);
+                if (r >= 0 || !load_failed)
+                        return r;
+                sbx_error_clear(err);
+        }
+        return load_and_pin_once(pin_dir, mode, group_dead_arg, false, &load_failed, ret_oom,
+                                 ret_gd, err);
+}
+
 static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, struct sbx_error *err)
 {
-        bool group_dead_arg = exit_tp_has_group_dead();
+        bool group_dead_arg = !(flags & EXITWATCH_NO_GROUP_DEAD_ARG) && exit_tp_has_group_dead();
         struct sbx_error btf_err = {}, raw_err = {};
         bool oom = false;
+        uint32_t gd = 0;
         int r;
 
         if (!(flags & EXITWATCH_FORCE_FALLBACK)) {
-                r = load_and_pin(pin_dir, MODE_BTF, group_dead_arg, &oom, &btf_err);
+                r = load_and_pin(pin_dir, MODE_BTF, group_dead_arg, &oom, &gd, &btf_err);
                 if (r >= 0) {
                         ew->info.fallback = false;
-                        ew->info.oom_events = oom;
-                        return 0;
+                        goto done;
                 }
                 /* Whatever the tp_btf attempt left behind goes before the
                  * fallback pins its own. */
@@ -460,7 +520,7 @@ static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, st
                 if (r == -EPERM)
                         return unavailable(err, "%s", eperm_reason());
         }
-        r = load_and_pin(pin_dir, MODE_RAW, group_dead_arg, &oom, &raw_err);
+        r = load_and_pin(pin_dir, MODE_RAW, group_dead_arg, &oom, &gd, &raw_err);
         if (r < 0) {
                 (void)remove_pins(ew->dir_fd, NULL);
                 if (r == -EPERM)
@@ -471,7 +531,9 @@ static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, st
                 return unavailable(err, "%s", raw_err.message);
         }
         ew->info.fallback = true;
+done:
         ew->info.oom_events = oom;
+        ew->info.group_dead_source = gd_source_name(gd);
         return 0;
 }
 
@@ -593,13 +655,10 @@ int exitwatch_open(const char *pin_dir, unsigned flags, struct exitwatch **ret,
                 r = install(ew, pin_dir, flags, err);
                 if (r < 0)
                         return r;
-                bool fallback = ew->info.fallback, oom = ew->info.oom_events;
                 r = open_pins(ew, pin_dir, flags, why, sizeof(why));
                 if (r < 0)
                         return sbx_fail(err, r == -EPROTO ? -EIO : r,
                                         "reopen freshly pinned objects: %s", why);
-                ew->info.fallback = fallback;
-                ew->info.oom_events = oom;
         }
 
         ew->ncpus = libbpf_num_possible_cpus();

@@ -76,6 +76,9 @@ enum {
         EXITWATCH_FORCE_FALLBACK = 1u << 0,
         /* Do not reuse pins even if compatible: replace them (tests). */
         EXITWATCH_REPLACE_PINS = 1u << 1,
+        /* Ignore sched_process_exit's group_dead argument where it exists and
+         * learn it as on 6.1 kernels, from a taskstats_exit probe (tests). */
+        EXITWATCH_NO_GROUP_DEAD_ARG = 1u << 2,
 };
 
 /* Opens the watcher: mounts bpffs at /sys/fs/bpf if absent, creates pin_dir
@@ -104,6 +107,10 @@ struct exitwatch_open_info {
         char replaced_reason[128]; /* why, when replaced_pins */
         bool fallback;             /* raw_tp programs (no tp_btf) */
         bool oom_events;           /* the OOM program is attached */
+        /* Where group_dead comes from: "tracepoint" (the argument, after 6.1),
+         * "taskstats_exit probe" (6.1), or "signal->live" (a racy last resort
+         * when neither exists: a thread may be reported group_dead too). */
+        const char *group_dead_source;
 };
 const struct exitwatch_open_info *exitwatch_open_info(const struct exitwatch *ew);
 

@@ -83,6 +83,14 @@ struct mm_struct___post62 {
         struct percpu_counter rss_stat[EXITWATCH_NR_MM_COUNTERS];
 } __pai;
 
+#if defined(__TARGET_ARCH_x86)
+/* The kprobe's registers (x86-64 kernel naming): the 2nd argument is in si. */
+struct pt_regs {
+        unsigned long di;
+        unsigned long si;
+} __pai;
+#endif
+
 struct task_struct {
         int pid;
         int tgid;

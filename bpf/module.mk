@@ -9,7 +9,9 @@ bpf_LIBS := -lbpf -lelf -lz
 BPF_CLANG ?= clang
 # <linux/types.h> needs <asm/types.h>, which Debian keeps in the multiarch dir.
 BPF_MULTIARCH_INC := /usr/include/$(shell gcc -print-multiarch 2>/dev/null)
-BPF_PROG_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -I$(BPF_MULTIARCH_INC)
+# The kprobe fallback reads x86-64 registers; elsewhere it is left out.
+BPF_TARGET_ARCH := $(if $(filter x86_64,$(shell uname -m)),-D__TARGET_ARCH_x86)
+BPF_PROG_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -I$(BPF_MULTIARCH_INC) $(BPF_TARGET_ARCH)
 
 $(BUILD)/bpf/exitwatch.bpf.clang.o: bpf/exitwatch.bpf.c bpf/exitwatch-events-internal.h \
 		bpf/kernel-types-internal.h
