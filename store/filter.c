@@ -17,6 +17,12 @@
  */
 #include "store/filter-internal.h"
 
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,7 +278,7 @@ static int parse_field(struct parser *p, char **ret, size_t *ret_len)
                 if (r < 0)
                         return r;
                 if (*ret_len == 0) {
-                        free(*ret);
+                        *ret = mfree(*ret);
                         return perr(p, start, "empty field name");
                 }
                 p->pos = at;
