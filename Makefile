@@ -136,7 +136,7 @@ test-vm: build-all
 	@if [ -x tests/vm/run-all.sh ]; then BUILD=$(BUILD) tests/vm/run-all.sh; \
 	 else echo "test-vm: no VM suite yet"; fi
 
-bench: build-all
+bench: build-all $(BENCHES)
 	@scripts/deps.sh --bench
 	@BUILD=$(BUILD) scripts/run-bench.sh $(BENCHES)
 
