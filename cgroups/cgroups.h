@@ -88,8 +88,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct cg_resources *, cg_resources_free);
 int cg_resources_add_device_rule(struct cg_resources *res, char type, int64_t major, int64_t minor,
                                  const char *access, bool allow, struct sbx_error *err);
 
-/* The OCI cpu.shares → cgroup v2 cpu.weight conversion (runc's and crun's classic
- * formula: 1 + ((shares - 2) * 9999) / 262142, shares clamped to [2, 262144]). */
+/* The OCI cpu.shares → cgroup v2 cpu.weight conversion of crun 1.23+ and runc 1.3.2+:
+ * l = log2(shares), weight = ceil(10^((l^2 + 125 l) / 612 - 7/34)), shares clamped to
+ * [2, 262144]; 2 → 1, 1024 → 100, 262144 → 10000 (docs/cgroups.md). */
 uint64_t cg_shares_to_weight(uint64_t shares);
 
 /* ---- sandboxes ---------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include "cgroups/cgroups-internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,15 +36,24 @@ void cg_resources_free(struct cg_resources *res)
 
 uint64_t cg_shares_to_weight(uint64_t shares)
 {
-        /* cgroup v1 cpu.shares ranges over [2, 262144], v2 cpu.weight over [1, 10000];
-         * the linear map between them that runc (libcontainer/cgroups
-         * ConvertCPUSharesToCgroupV2Value) and crun (before 1.23) use.  1024, the v1
-         * default, becomes 39 (not the v2 default 100). */
-        if (shares < 2)
-                shares = 2;
-        if (shares > 262144)
-                shares = 262144;
-        return 1 + ((shares - 2) * 9999) / 262142;
+        /* cgroup v1 cpu.shares spans [2, 262144] = [2^1, 2^18] with default 1024, v2
+         * cpu.weight spans [1, 10000] = [10^0, 10^4] with default 100.  The map crun
+         * (1.23+) and runc (1.3.2+) use is a quadratic in log space through the three
+         * points (2, 1), (1024, 100), (262144, 10000):
+         *
+         *     l = log2(shares);  weight = ceil(10^((l^2 + 125 l) / 612 - 7/34))
+         *
+         * (l^2 + 125 l - 126) / 612 factors as (l - 1)(l + 126) / 612, which keeps the
+         * exponent exact (0, 2, 4) at the three anchors, so ceil() cannot round 100.0000001
+         * up to 101.  Earlier runc/crun used the line 1 + ((shares - 2) * 9999) / 262142,
+         * which maps the v1 default 1024 to 39; docs/cgroups.md has both. */
+        if (shares <= 2)
+                return 1;
+        if (shares >= 262144)
+                return 10000;
+        double l = log2((double)shares);
+        double w = ceil(pow(10.0, (l - 1.0) * (l + 126.0) / 612.0));
+        return w < 1 ? 1 : w > 10000 ? 10000 : (uint64_t)w;
 }
 
 static int add_unsupported(struct cg_resources *res, const char *field, const char *why)
@@ -280,7 +290,7 @@ int cg_resources_add_device_rule(struct cg_resources *res, char type, int64_t ma
         struct cg_device_rule rule = {.type = type, .major = major, .minor = minor, .allow = allow};
         if (type != 'a' && type != 'b' && type != 'c')
                 return sbx_fail(err, -EINVAL, "device rule: type '%c' is not a, b or c", type);
-        if (major < -1 || major > UINT32_MAX || minor < -1 || minor > UINT32_MAX)
+        if (major < -1 || major > INT32_MAX || minor < -1 || minor > INT32_MAX)
                 return sbx_fail(err, -EINVAL, "device rule: bad major/minor %lld:%lld",
                                 (long long)major, (long long)minor);
         if (parse_access(access ? access : "", &rule.access) < 0)

@@ -157,7 +157,8 @@ Test(cgroups_limits, cpu_max_throttles)
                 cr_assert_lt(sbx_now_monotonic_ns(), deadline, "never throttled");
         } while (s.cpu.nr_throttled < 3);
         cr_assert_gt(s.cpu.nr_periods, 0);
-        cr_assert_gt(s.cpu.throttled_usec, 0);
+        /* throttled_usec is not asserted: the kernel adds a period's throttled time
+         * only when that cfs_rq is unthrottled, so it may still read 0 here. */
         cr_log_info("cpu: usage %lu periods %lu throttled %lu (%lu usec)",
                     (unsigned long)s.cpu.usage_usec, (unsigned long)s.cpu.nr_periods,
                     (unsigned long)s.cpu.nr_throttled, (unsigned long)s.cpu.throttled_usec);
@@ -182,7 +183,7 @@ Test(cgroups_limits, cpu_weight_cpuset_and_friends_land)
                            " \"memory\": {\"limit\": -1, \"swap\": -1},"
                            " \"pids\": {\"limit\": -1},"
                            " \"unified\": {\"memory.high\": \"100000000\"}}");
-        assert_file(sb, "cpu.weight", "39");
+        assert_file(sb, "cpu.weight", "100");
         assert_file(sb, "cpuset.cpus", "0");
         assert_file(sb, "cpuset.mems", "0");
         assert_file(sb, "cpu.max", "max 50000");
@@ -234,7 +235,7 @@ Test(cgroups_limits, each_limit_lands_or_names_its_controller)
         } cases[] = {
                 {"memory", "{\"memory\": {\"limit\": 8388608}}", "memory.max", "8388608"},
                 {"pids", "{\"pids\": {\"limit\": 5}}", "pids.max", "5"},
-                {"cpu", "{\"cpu\": {\"shares\": 512}}", "cpu.weight", "20"},
+                {"cpu", "{\"cpu\": {\"shares\": 512}}", "cpu.weight", "59"},
                 {"cpuset", "{\"cpu\": {\"cpus\": \"0\"}}", "cpuset.cpus", "0"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

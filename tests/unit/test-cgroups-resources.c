@@ -39,12 +39,28 @@ static void parse_fails(const char *text, const char *msg_part)
 
 Test(cgroups_resources, shares_to_weight_formula)
 {
+        /* The three anchors: v1 min/default/max onto v2 min/default/max. */
         cr_assert_eq(cg_shares_to_weight(2), 1);
-        cr_assert_eq(cg_shares_to_weight(1024), 39);
-        cr_assert_eq(cg_shares_to_weight(512), 20);
+        cr_assert_eq(cg_shares_to_weight(1024), 100);
         cr_assert_eq(cg_shares_to_weight(262144), 10000);
+        /* In between, ceil(10^((l-1)(l+126)/612)) with l = log2(shares). */
+        cr_assert_eq(cg_shares_to_weight(3), 2);
+        cr_assert_eq(cg_shares_to_weight(16), 5);
+        cr_assert_eq(cg_shares_to_weight(512), 59);
+        cr_assert_eq(cg_shares_to_weight(2048), 174);
+        cr_assert_eq(cg_shares_to_weight(4096), 303);
+        cr_assert_eq(cg_shares_to_weight(10000), 627);
+        cr_assert_eq(cg_shares_to_weight(100000), 4340);
+        cr_assert_eq(cg_shares_to_weight(262143), 10000);
         cr_assert_eq(cg_shares_to_weight(1), 1, "clamped below");
         cr_assert_eq(cg_shares_to_weight(1000000), 10000, "clamped above");
+        /* Monotonic over the whole range. */
+        uint64_t prev = 0;
+        for (uint64_t s = 2; s <= 262144; s++) {
+                uint64_t w = cg_shares_to_weight(s);
+                cr_assert_geq(w, prev, "shares %lu", (unsigned long)s);
+                prev = w;
+        }
 }
 
 Test(cgroups_resources, null_and_empty)
