@@ -54,8 +54,9 @@ static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 
 int cg_devices_assemble(const struct cg_device_rule *rules, size_t n, struct bpf_insn **ret)
 {
-        /* 6 prologue + at most 6 per rule + 2 epilogue. */
-        struct bpf_insn *p = calloc(6 * n + 8, sizeof(*p));
+        /* 6 prologue + at most 8 per rule (type 1, access 3, major 1, minor 1, verdict 2)
+         * + 2 epilogue. */
+        struct bpf_insn *p = calloc(8 * n + 8, sizeof(*p));
         size_t c = 0;
         bool terminated = false;
 

@@ -260,6 +260,17 @@ Test(cgroups_resources, device_program_semantics)
         cr_assert_eq(eval(r2, 2, C, R, 1, 3), 1);
         cr_assert_eq(eval(r2, 2, B, MK, 7, 7), 1);
 
+        /* Every condition at once, many times: the longest block (8 instructions). */
+        struct cg_device_rule full[64];
+        for (size_t i = 0; i < ELEMENTSOF(full); i++)
+                full[i] = (struct cg_device_rule){'c', 10, (int64_t)i, CG_DEV_READ, i % 2 == 0};
+        cnt = cg_devices_assemble(full, ELEMENTSOF(full), &p);
+        cr_assert_eq(cnt, 6 + 64 * 8 + 2);
+        free(p);
+        cr_assert_eq(eval(full, 64, C, R, 10, 62), 1);
+        cr_assert_eq(eval(full, 64, C, R, 10, 63), 0);
+        cr_assert_eq(eval(full, 64, C, W, 10, 62), 0);
+
         /* mknod-only rule */
         struct cg_device_rule r3[] = {{'c', -1, -1, CG_DEV_MKNOD, true}};
         cr_assert_eq(eval(r3, 1, C, MK, 4, 4), 1);
