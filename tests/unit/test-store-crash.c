@@ -88,7 +88,9 @@ static int child_fail = 0;
 
 static void send_msg(const struct msg *m)
 {
-        if (write(out_fd, m, sizeof(*m)) != sizeof(*m))
+        uint8_t buf[sizeof(*m)];
+        memcpy(buf, m, sizeof(buf));
+        if (write(out_fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
                 _exit(9);
 }
 
