@@ -39,6 +39,8 @@ enum {
         CG_DEV_ALL = 7,
 };
 
+#define CG_MAX_DEVICE_RULES 4096
+
 struct cg_device_rule {
         char type;     /* 'a', 'b', 'c' */
         int64_t major; /* -1: any */

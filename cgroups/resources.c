@@ -288,6 +288,8 @@ int cg_resources_add_device_rule(struct cg_resources *res, char type, int64_t ma
                                  const char *access, bool allow, struct sbx_error *err)
 {
         struct cg_device_rule rule = {.type = type, .major = major, .minor = minor, .allow = allow};
+        if (res->n_devices >= 2 * CG_MAX_DEVICE_RULES)
+                return sbx_fail(err, -EINVAL, "device rule: too many rules");
         if (type != 'a' && type != 'b' && type != 'c')
                 return sbx_fail(err, -EINVAL, "device rule: type '%c' is not a, b or c", type);
         if (major < -1 || major > INT32_MAX || minor < -1 || minor > INT32_MAX)
@@ -305,6 +307,11 @@ static int parse_devices(struct cg_resources *res, const json_t *arr, struct sbx
 {
         if (!json_is_array(arr))
                 return sbx_fail(err, -EINVAL, "linux.resources.devices: not an array");
+        /* Each rule is up to 8 BPF instructions; keep the program far below the
+         * verifier's limits (and its load time small). */
+        if (json_array_size(arr) > CG_MAX_DEVICE_RULES)
+                return sbx_fail(err, -EINVAL, "linux.resources.devices: more than %d rules",
+                                CG_MAX_DEVICE_RULES);
         size_t i;
         json_t *d;
         json_array_foreach (arr, i, d) {
@@ -371,6 +378,8 @@ static int parse_hugetlb(struct cg_resources *res, const json_t *arr, struct sbx
 {
         if (!json_is_array(arr))
                 return sbx_fail(err, -EINVAL, "linux.resources.hugepageLimits: not an array");
+        if (json_array_size(arr) > 16)
+                return sbx_fail(err, -EINVAL, "linux.resources.hugepageLimits: more than 16");
         size_t i;
         json_t *h;
         json_array_foreach (arr, i, h) {
@@ -401,6 +410,8 @@ static int parse_unified(struct cg_resources *res, const json_t *obj, struct sbx
 {
         if (!json_is_object(obj))
                 return sbx_fail(err, -EINVAL, "linux.resources.unified: not an object");
+        if (json_object_size(obj) > 256)
+                return sbx_fail(err, -EINVAL, "linux.resources.unified: more than 256 keys");
         const char *k;
         json_t *v;
         json_object_foreach ((json_t *)obj, k, v) {

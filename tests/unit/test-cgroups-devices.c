@@ -161,3 +161,37 @@ Test(cgroups_devices, no_devices_flag_attaches_nothing)
         drop_node();
         t_assert_nothing_left();
 }
+
+Test(cgroups_devices, max_rule_count_loads_and_more_is_refused)
+{
+        T_REQUIRE_ROOT();
+        /* 4096 rules with every condition: the longest program the parser lets through
+         * must pass the verifier. */
+        size_t cap = 4096 * 96 + 64, len = 0;
+        char *json = malloc(cap);
+        cr_assert_not_null(json);
+        len += (size_t)snprintf(json + len, cap - len, "{\"devices\": [");
+        for (int i = 0; i < 4096; i++)
+                len += (size_t)snprintf(json + len, cap - len,
+                                        "%s{\"allow\": %s, \"type\": \"c\", \"major\": 10, "
+                                        "\"minor\": %d, \"access\": \"rw\"}",
+                                        i ? "," : "", i % 2 ? "true" : "false", i);
+        snprintf(json + len, cap - len, "]}");
+        struct cg_sandbox *sb = create_with("many", json);
+        cr_assert_eq(open_in(sb, "/dev/null", O_RDWR), 0);
+        remove_sb(sb);
+
+        /* One more rule is InvalidArgument at parse time. */
+        json[len] = '\0';
+        strcat(json, ",{\"allow\": true}]}");
+        json_error_t jerr;
+        json_t *j = json_loads(json, 0, &jerr);
+        cr_assert_not_null(j, "%s", jerr.text);
+        struct cg_resources *res = NULL;
+        struct sbx_error err = {};
+        cr_assert_eq(cg_resources_parse(j, &res, &err), -EINVAL);
+        cr_assert(strstr(err.message, "more than 4096 rules"), "%s", err.message);
+        json_decref(j);
+        free(json);
+        t_assert_nothing_left();
+}
