@@ -88,7 +88,7 @@ $(BUILD)/tests/unit/$(basename $(notdir $(1))): $(1) $(BUILD)/lib$(call unit_mod
 		-lcriterion -o $$@
 UNIT_BINS += $(BUILD)/tests/unit/$(basename $(notdir $(1)))
 endef
-UNIT_BINS :=
+UNIT_BINS := $(EXTRA_UNIT_BINS)
 $(foreach t,$(UNIT_SRCS),$(if $(filter $(call unit_module,$(t)),$(PRESENT_LIBS)),$(eval $(call unit_template,$(t)))))
 
 # Fuzz targets: tests/fuzz/fuzz-M[-part].c, built with clang and libFuzzer (make fuzz).

@@ -349,6 +349,7 @@ static void free_one(struct sup_sandbox *sb, void *userdata)
 void sup_controller_done(void)
 {
         sup_sandbox_for_each(free_one, NULL);
+        sup_spec_cache_clear();
         sup_loop_del(&ew_watch);
         exitwatch_close(sup_exitwatch);
         sup_exitwatch = NULL;

@@ -32,6 +32,9 @@ static struct sup_watch mhd_watch;
 static struct sup_request *all_requests;
 static unsigned n_requests;
 static bool stopping;
+/* Without an internal thread libmicrohttpd has no wake-up fd for MHD_resume_connection():
+ * the application must call MHD_run() afterwards.  The loop's idle hook does. */
+static bool resumed;
 
 /* Per-connection peer verdict, kept in MHD's socket context (no allocation). */
 #define PEER_ALLOWED ((void *)1)
@@ -260,6 +263,7 @@ void sup_request_resume(struct sup_request *r)
         sup_loop_del(&r->hup_watch);
         r->suspended = false;
         MHD_resume_connection(r->conn);
+        resumed = true;
 }
 
 /* ---- waiters ----------------------------------------------------------------------------- */
@@ -527,6 +531,11 @@ static int http_idle(int timeout_ms)
         /* Resumed connections and buffered input are processed without waiting for the fd;
          * MHD_get_timeout() reports 0 while there is such work. */
         for (int i = 0; i < 8; i++) {
+                if (resumed) {
+                        resumed = false;
+                        MHD_run(mhd);
+                        continue;
+                }
                 if (MHD_get_timeout(mhd, &t) != MHD_YES)
                         return timeout_ms;
                 if (t > 0)
@@ -551,11 +560,14 @@ int sup_http_start(int listen_fd, struct sbx_error *err)
 
         mhd = MHD_start_daemon(
                 MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0,
-                NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                NULL, NULL, on_request, NULL,
+                /* The logger first, or earlier options log through libmicrohttpd's own. */
+                MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-                on_connection, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-                NULL, MHD_OPTION_END);
+                on_connection, NULL,
+                /* Idle or slow (slow-loris) connections are closed after 30 s. */
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+                (unsigned)4096, MHD_OPTION_END);
         if (!mhd)
                 return sbx_fail(err, -EIO, "cannot start the HTTP server (libmicrohttpd)");
         di = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -597,6 +609,7 @@ void sup_http_stop(void)
                                 busy = true;
                 if (!busy)
                         break;
+                resumed = false;
                 MHD_run(mhd);
                 struct epoll_event ev;
                 (void)epoll_wait(mhd_watch.fd, &ev, 1, 20);

@@ -166,7 +166,7 @@ json_t *sup_json_time(uint64_t ns)
 
 char *sup_json_dump(const json_t *j, size_t *ret_len)
 {
-        char *s = json_dumps(j, JSON_COMPACT);
+        char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
         size_t n;
 
         if (!s)

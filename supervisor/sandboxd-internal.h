@@ -334,3 +334,7 @@ int sup_controller_stop(struct sup_sandbox *sb, uint64_t timeout_ns, struct sbx_
 int sup_controller_teardown(struct sup_sandbox *sb);
 /* Shell form of a wait status: code, or 128 + signal. */
 int sup_wait_status_to_shell_form(int code, int status);
+
+/* ---- start (controller-start.c) ------------------------------------------------------------ */
+
+void sup_spec_cache_clear(void);

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Start (DESIGN.md §3): record → spec → run directory → cgroup → log → spawn →
+ * netns bind mount → watch → state file.  Every step before the spawn is undone
+ * when a later one fails; after the spawn the sandbox exists and only a teardown
+ * removes it.
+ *
+ * The hot path stays lean: the parsed spec is cached per sandbox and reused while
+ * the record's updated_at is unchanged, so a restart of the same sandbox parses no
+ * JSON.
+ */
+#include "supervisor/sandboxd-internal.h"
+#include "supervisor/tasks-internal.h"
+
+#include "bpf/exitwatch.h"
+#include "cgroups/cgroups.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "isolation/isolation.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern int sup_run_dirfd;
+int sup_controller_watch_pidfd(struct sup_sandbox *sb);
+
+/* ---- parsed spec cache ------------------------------------------------------------------- */
+
+struct spec_cache {
+        char ns[SUP_NAME_MAX + 1];
+        char id[SUP_NAME_MAX + 1];
+        uint64_t updated_at;
+        struct iso_config *config;
+        struct cg_resources *resources;
+        struct spec_cache *next;
+};
+
+#define SPEC_CACHE_MAX 256
+static struct spec_cache *cache;
+static unsigned cache_n;
+
+static void cache_entry_free(struct spec_cache *c)
+{
+        iso_config_free(c->config);
+        cg_resources_free(c->resources);
+        free(c);
+}
+
+static void cache_drop(const char *ns, const char *id)
+{
+        for (struct spec_cache **p = &cache; *p; p = &(*p)->next)
+                if (strcmp((*p)->ns, ns) == 0 && strcmp((*p)->id, id) == 0) {
+                        struct spec_cache *c = *p;
+
+                        *p = c->next;
+                        cache_entry_free(c);
+                        cache_n--;
+                        return;
+                }
+}
+
+void sup_spec_cache_clear(void)
+{
+        while (cache) {
+                struct spec_cache *c = cache;
+
+                cache = c->next;
+                cache_entry_free(c);
+        }
+        cache_n = 0;
+}
+
+/* Finds or builds the parsed spec of rec.  Most recently used first. */
+static int spec_get(const struct store_record *rec, struct spec_cache **ret, struct sbx_error *err)
+{
+        _cleanup_free_ struct spec_cache *c = NULL;
+        int r;
+
+        for (struct spec_cache **p = &cache; *p; p = &(*p)->next) {
+                struct spec_cache *e = *p;
+
+                if (strcmp(e->ns, rec->namespace) != 0 || strcmp(e->id, rec->id) != 0)
+                        continue;
+                if (e->updated_at == rec->updated_at) {
+                        *p = e->next;
+                        e->next = cache;
+                        cache = e;
+                        *ret = e;
+                        return 0;
+                }
+                break;
+        }
+        cache_drop(rec->namespace, rec->id);
+
+        if (!rec->spec.type_url || !rec->spec.type_url[0] || rec->spec.value_len == 0)
+                return sbx_fail(err, -EINVAL,
+                                "sandbox \"%s\" has no spec: set spec to an OCI runtime spec "
+                                "(type_url %s)",
+                                rec->id, SUP_SPEC_TYPE_URL);
+        if (strcmp(rec->spec.type_url, SUP_SPEC_TYPE_URL) != 0)
+                return sbx_fail(err, -EINVAL, "spec.type_url \"%s\" is not %s", rec->spec.type_url,
+                                SUP_SPEC_TYPE_URL);
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return sbx_fail(err, -ENOMEM, "out of memory");
+        r = iso_config_parse((const char *)rec->spec.value, rec->spec.value_len, &c->config, err);
+        if (r < 0)
+                return sbx_error_prefix(err, r, "spec");
+        r = cg_resources_parse(iso_config_resources(c->config), &c->resources, err);
+        if (r < 0) {
+                iso_config_free(c->config);
+                return sbx_error_prefix(err, r, "spec: linux.resources");
+        }
+        snprintf(c->ns, sizeof(c->ns), "%s", rec->namespace);
+        snprintf(c->id, sizeof(c->id), "%s", rec->id);
+        c->updated_at = rec->updated_at;
+        c->next = cache;
+        cache = c;
+        if (++cache_n > SPEC_CACHE_MAX) {
+                /* Drop the least recently used. */
+                struct spec_cache **p = &cache;
+
+                while ((*p)->next)
+                        p = &(*p)->next;
+                cache_entry_free(*p);
+                *p = NULL;
+                cache_n--;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* Field 22 of /proc/PID/stat: start time in clock ticks after boot.  With the pid and the
+ * cgroup it identifies the process across a daemon restart. */
+static int proc_start_time(pid_t pid, uint64_t *ret)
+{
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+        buf[n] = '\0';
+        /* comm may contain spaces and ')': fields start after the last ')'. */
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EIO;
+        p++;
+        for (int field = 2; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EIO;
+        }
+        return sbx_parse_u64(strndupa(p + 1, strcspn(p + 1, " ")), ret);
+}
+
+/* RUN/NS/ID/ (mode 0755: the state file and netns are for any local tool; the log is
+ * 0640). */
+static int run_dir_open(const char *ns, const char *id, struct sbx_error *err)
+{
+        _cleanup_close_ int nsfd = -EBADF;
+        int fd;
+
+        if (mkdirat(sup_run_dirfd, ns, 0755) < 0 && errno != EEXIST)
+                return sbx_fail_errno(err, -errno, "mkdir %s/%s", sup_config.run_dir, ns);
+        nsfd = openat(sup_run_dirfd, ns, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (nsfd < 0)
+                return sbx_fail_errno(err, -errno, "open %s/%s", sup_config.run_dir, ns);
+        if (mkdirat(nsfd, id, 0755) < 0 && errno != EEXIST)
+                return sbx_fail_errno(err, -errno, "mkdir %s/%s/%s", sup_config.run_dir, ns, id);
+        fd = openat(nsfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return sbx_fail_errno(err, -errno, "open %s/%s/%s", sup_config.run_dir, ns, id);
+        return fd;
+}
+
+/* RUN/NS/ID/netns: a bind mount of the sandbox's network namespace.  Safe: the
+ * source is the nsfs file of a process we just created (pinned by its pidfd and still
+ * our unreaped child), the target a file we created in our own run directory. */
+static int netns_mount(struct sup_sandbox *sb)
+{
+        char src[64], dst[4096];
+        int fd;
+
+        fd = openat(sb->run_dirfd, "netns", O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)sb->pid);
+        snprintf(dst, sizeof(dst), "%s/%s/%s/netns", sup_config.run_dir, sb->ns, sb->id);
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        sb->netns_mounted = true;
+        return 0;
+}
+
+static void warn(struct sup_sandbox *sb, const char *w)
+{
+        size_t n = 0;
+        char **nw;
+
+        if (sb->warnings)
+                while (sb->warnings[n])
+                        n++;
+        nw = realloc(sb->warnings, (n + 2) * sizeof(char *));
+        if (!nw)
+                return;
+        sb->warnings = nw;
+        nw[n] = strdup(w);
+        nw[n + (nw[n] ? 1 : 0)] = NULL;
+}
+
+/* ---- start ------------------------------------------------------------------------------- */
+
+int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **ret_sb,
+                         struct sbx_error *err)
+{
+        _cleanup_store_record_ struct store_record *rec = NULL;
+        _cleanup_close_ int out_fd = -EBADF;
+        struct spec_cache *spec = NULL;
+        struct sup_sandbox *sb = NULL;
+        struct sbx_error e = {0};
+        unsigned cg_flags = 0;
+        int r;
+
+        r = store_get(sup_store, ns, id, &rec, err);
+        if (r < 0)
+                return r;
+        if (!rec->runtime_name || strcmp(rec->runtime_name, SUP_RUNTIME_NAME) != 0)
+                return sbx_fail(err, -EINVAL,
+                                "runtime \"%s\" is not implemented by sandboxd (runtimes: %s)",
+                                rec->runtime_name ? rec->runtime_name : "", SUP_RUNTIME_NAME);
+        r = spec_get(rec, &spec, err);
+        if (r < 0)
+                return r;
+
+        r = sup_sandbox_new(ns, id, &sb);
+        if (r < 0)
+                return sbx_fail(err, r, "out of memory");
+        sb->created_at = rec->created_at;
+
+        sb->run_dirfd = run_dir_open(ns, id, err);
+        if (sb->run_dirfd < 0) {
+                r = sb->run_dirfd;
+                goto fail;
+        }
+
+        if (sup_config.allow_missing_controllers)
+                cg_flags |= CG_BEST_EFFORT;
+        r = cg_sandbox_create(sup_cgroot, ns, id, spec->resources, cg_flags, &sb->cg, err);
+        if (r == -EEXIST) {
+                sbx_fail(err, -EBUSY,
+                         "cgroup %s/sandboxes/%s/%s exists (left by an earlier daemon?); "
+                         "shut the sandbox down first",
+                         cg_root_path(sup_cgroot), ns, id);
+                goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        for (const char *const *s = cg_sandbox_skipped(sb->cg); *s; s++) {
+                char w[512];
+
+                snprintf(w, sizeof(w), "limit not applied: %s", *s);
+                warn(sb, w);
+                log_warning("sandbox %s/%s: %s", ns, id, w);
+        }
+        sb->cgroup_id = cg_sandbox_id(sb->cg);
+        if (sup_exitwatch && exitwatch_watch(sup_exitwatch, sb->cgroup_id, &e) < 0)
+                log_warning("sandbox %s/%s: BPF watch: %s", ns, id, e.message);
+
+        r = sup_log_open(sb, &out_fd, err);
+        if (r < 0)
+                goto fail;
+
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        struct iso_process p = ISO_PROCESS_NULL;
+
+        o.cgroup_fd = cg_sandbox_init_fd(sb->cg);
+        o.stdout_fd = o.stderr_fd = out_fd;
+        r = iso_spawn(spec->config, &o, &p, err);
+        if (r < 0)
+                goto fail;
+        sb->pid = p.pid;
+        sb->pidfd = p.pidfd;
+        out_fd = safe_close(out_fd); /* the sandbox holds the only write end now */
+        sb->started_at = sbx_now_realtime_ns();
+        sb->state = SUP_STATE_RUNNING;
+
+        /* From here on the sandbox exists: failures are logged, not fatal. */
+        r = proc_start_time(sb->pid, &sb->start_time);
+        if (r < 0)
+                log_warning("sandbox %s/%s: start time of pid %d: %s", ns, id, (int)sb->pid,
+                            strerror(-r));
+        r = iso_config_has_netns(spec->config) ? netns_mount(sb) : 0;
+        if (r < 0)
+                log_warning("sandbox %s/%s: netns bind mount: %s", ns, id, strerror(-r));
+        r = sup_controller_watch_pidfd(sb);
+        if (r < 0) {
+                /* Without its pidfd in the loop the exit would go unseen: undo. */
+                sbx_fail_errno(err, r, "epoll_ctl(pidfd)");
+                (void)sup_controller_teardown(sb);
+                return r;
+        }
+        r = sup_statefile_write(sb);
+        if (r < 0)
+                log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
+        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu", ns, id, (int)sb->pid,
+                 (unsigned long long)sb->cgroup_id);
+        sup_issue7_on_sandbox_started(sb);
+        *ret_sb = sb;
+        return 0;
+
+fail:
+        if (sb->cg) {
+                if (sup_exitwatch)
+                        (void)exitwatch_unwatch(sup_exitwatch, sb->cgroup_id, NULL);
+                if (cg_sandbox_remove(sb->cg, &e) < 0)
+                        log_warning("sandbox %s/%s: %s", ns, id, e.message);
+        }
+        if (sb->run_dirfd >= 0) {
+                (void)unlinkat(sb->run_dirfd, "log", 0);
+                _cleanup_close_ int nsfd =
+                        openat(sup_run_dirfd, ns, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (nsfd >= 0)
+                        (void)unlinkat(nsfd, id, AT_REMOVEDIR);
+                (void)unlinkat(sup_run_dirfd, ns, AT_REMOVEDIR);
+        }
+        log_info("sandbox %s/%s: start failed: %s", ns, id, err->message);
+        sup_sandbox_free(sb);
+        return r;
+}
