@@ -1,0 +1,22 @@
+# isolation/: OCI spec → sandbox (docs/isolation.md).
+#
+# sandbox-init (isolation/init/) is linked statically, without the sanitizers
+# (it runs inside any rootfs), and embedded into libisolation.a by
+# isolation/init-blob.c through .incbin.
+isolation_LIBS := -lseccomp -lmnl -lcap -ljansson
+isolation_CFLAGS = -DISO_INIT_BIN='"$(BUILD)/isolation/init/sandbox-init"' \
+	-DISO_TEST_PROBE='"$(abspath $(BUILD))/tests/isolation-probe"'
+
+ISO_INIT_CC ?= gcc
+$(BUILD)/isolation/init/sandbox-init: isolation/init/sandbox-init.c isolation/sync-internal.h
+	@mkdir -p $(@D)
+	$(ISO_INIT_CC) -std=gnu11 -O2 -g0 -D_GNU_SOURCE -I. -Wall -Wextra -static -s $< -o $@
+
+$(BUILD)/isolation/init-blob.o: $(BUILD)/isolation/init/sandbox-init
+
+# Helper run inside sandboxes by tests/unit/test-isolation*.c.
+$(BUILD)/tests/isolation-probe: tests/unit/isolation-probe.c
+	@mkdir -p $(@D)
+	$(ISO_INIT_CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Wall -Wextra $< -o $@
+PROGRAMS += $(BUILD)/tests/isolation-probe
+
