@@ -42,7 +42,7 @@ static void help(void)
                "foreground and logs to stderr with <N> priority prefixes (for journald).\n"
                "\n"
                "  --socket PATH            API socket (default /run/sandboxd/sandboxd.sock);\n"
-               "                           mode 0600, or 0660 with --socket-group\n"
+               "                           mode 0666: callers are checked with SO_PEERCRED\n"
                "  --state-dir DIR          metadata store directory, mode 0700\n"
                "                           (default /var/lib/sandboxd); one daemon per directory\n"
                "  --run-dir DIR            runtime state: sandboxd.pid and "
@@ -212,17 +212,16 @@ static int listen_socket(struct sbx_error *err)
                         return sbx_fail(err, -EEXIST, "%s exists and is not a socket", sa.sun_path);
                 (void)unlink(sa.sun_path);
         }
-        mode_t old = umask(0177);
+        mode_t old = umask(0111);
         int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
         umask(old);
         if (r < 0)
                 return sbx_fail_errno(err, -errno, "bind %s", sa.sun_path);
-        if (sup_config.have_socket_gid) {
-                /* root:GROUP 0660 — the group's members pass SO_PEERCRED checks too. */
-                if (chown(sa.sun_path, 0, sup_config.socket_gid) < 0 ||
-                    chmod(sa.sun_path, 0660) < 0)
-                        return sbx_fail_errno(err, -errno, "chown/chmod %s", sa.sun_path);
-        }
+        /* Anyone may connect (0666); who may call is decided per connection from
+         * SO_PEERCRED (root, or --socket-group), so a refused caller gets a 403 that says
+         * why, and the refusal is logged, rather than a bare EACCES from connect(2). */
+        if (chmod(sa.sun_path, 0666) < 0)
+                return sbx_fail_errno(err, -errno, "chmod %s", sa.sun_path);
         if (listen(fd, 512) < 0)
                 return sbx_fail_errno(err, -errno, "listen %s", sa.sun_path);
         return TAKE_FD(fd);
