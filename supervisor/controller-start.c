@@ -161,7 +161,7 @@ static int proc_start_time(pid_t pid, uint64_t *ret)
         if (!p)
                 return -EIO;
         p++;
-        for (int field = 2; field < 22; field++) {
+        for (int field = 3; field < 22; field++) { /* p: the space before field 3 */
                 p = strchr(p + 1, ' ');
                 if (!p)
                         return -EIO;
