@@ -11,6 +11,7 @@
 #include "cgroups/cgroups.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "isolation/isolation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,17 @@ void sup_api_version(struct sup_request *r)
                                  "exit_watcher_reason",
                                  sup_exitwatch ? json_null() : json_string(sup_exitwatch_reason),
                                  "cgroup_root", cg_root_path(sup_cgroot), "controllers", ctl));
+}
+
+void sup_api_spec(struct sup_request *r)
+{
+        json_t *spec = iso_default_spec_json();
+
+        if (!spec) {
+                sup_reply_error(r, -ENOMEM, "out of memory");
+                return;
+        }
+        sup_reply_json(r, MHD_HTTP_OK, spec);
 }
 
 /* ---- start ------------------------------------------------------------------------------- */
@@ -346,16 +358,19 @@ void sup_api_status(struct sup_request *r)
         if (sb->warnings)
                 for (char **w = sb->warnings; *w; w++)
                         json_array_append_new(warnings, json_string(*w));
-        sup_reply_json(r, MHD_HTTP_OK,
-                       sup_issue7_exit_fixup(sb, json_pack("{s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "sandbox_id",
-                                 sb->id, "namespace", sb->ns, "state", sup_state_name(sb->state),
-                                 "pid", (int)sb->pid, "created_at", sup_json_time(sb->created_at),
-                                 "started_at", sup_json_time(sb->started_at), "exited_at",
-                                 sb->exited ? sup_json_time(sb->exited_at) : json_null(),
-                                 "exit_status",
-                                 sb->exited ? json_integer(sb->exit_status) : json_null(),
-                                 "oom_killed", sb->oom_killed, "warnings", warnings, "info",
-                                 verbose ? verbose_info(sb) : json_object())));
+        sup_reply_json(
+                r, MHD_HTTP_OK,
+                sup_issue7_exit_fixup(
+                        sb,
+                        json_pack("{s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "sandbox_id",
+                                  sb->id, "namespace", sb->ns, "state", sup_state_name(sb->state),
+                                  "pid", (int)sb->pid, "created_at", sup_json_time(sb->created_at),
+                                  "started_at", sup_json_time(sb->started_at), "exited_at",
+                                  sb->exited ? sup_json_time(sb->exited_at) : json_null(),
+                                  "exit_status",
+                                  sb->exited ? json_integer(sb->exit_status) : json_null(),
+                                  "oom_killed", sb->oom_killed, "warnings", warnings, "info",
+                                  verbose ? verbose_info(sb) : json_object())));
 }
 
 void sup_api_metrics(struct sup_request *r)

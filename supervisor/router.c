@@ -28,6 +28,7 @@ struct route {
 static const struct route routes[] = {
         {"/v1/health", false, {[SUP_GET] = {sup_api_health}}},
         {"/v1/version", false, {[SUP_GET] = {sup_api_version}}},
+        {"/v1/spec", false, {[SUP_GET] = {sup_api_spec}}},
         {"/v1/sandboxes",
          true,
          {[SUP_GET] = {sup_api_list, {"filter*"}}, [SUP_POST] = {sup_api_create}}},
@@ -51,7 +52,9 @@ static const struct route routes[] = {
          true,
          {[SUP_GET] = {sup_api_task_get}, [SUP_DELETE] = {sup_api_task_delete}}},
         {"/v1/sandboxes/{id}/tasks/{tid}/wait", true, {[SUP_GET] = {sup_api_task_wait}}},
-        {"/v1/sandboxes/{id}/tasks/{tid}/kill", true, {[SUP_POST] = {sup_api_task_kill, {"signal"}}}},
+        {"/v1/sandboxes/{id}/tasks/{tid}/kill",
+         true,
+         {[SUP_POST] = {sup_api_task_kill, {"signal"}}}},
         {"/v1/sandboxes/{id}/tasks/{tid}/logs", true, {[SUP_GET] = {sup_api_task_logs}}},
         {"/v1/events", false, {[SUP_GET] = {sup_api_events, {"namespace", "filter*"}}}},
 };

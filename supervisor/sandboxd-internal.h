@@ -194,6 +194,7 @@ int sup_json_strict(const json_t *object, const char *what, const char *const *k
 
 void sup_api_health(struct sup_request *r);
 void sup_api_version(struct sup_request *r);
+void sup_api_spec(struct sup_request *r);
 void sup_api_list(struct sup_request *r);
 void sup_api_create(struct sup_request *r);
 void sup_api_get(struct sup_request *r);
