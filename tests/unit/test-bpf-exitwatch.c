@@ -57,6 +57,17 @@ struct evlist {
         size_t n, cap;
 };
 
+static void teardown(void);
+
+/* criterion does not run .fini after a skip: clean up first. */
+#define skip_test(...)                                     \
+        do {                                               \
+                char why_[256];                            \
+                snprintf(why_, sizeof(why_), __VA_ARGS__); \
+                teardown();                                \
+                cr_skip_test("%s", why_);                  \
+        } while (0)
+
 /* ---- environment ------------------------------------------------------- */
 
 static bool is_cgroup2(const char *p)
@@ -69,15 +80,15 @@ static bool is_cgroup2(const char *p)
 static void require_root_bpf_cgroup2(void)
 {
         if (geteuid() != 0)
-                cr_skip_test("needs root");
+                skip_test("needs root");
         if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
-                cr_skip_test("no kernel BTF (/sys/kernel/btf/vmlinux)");
+                skip_test("no kernel BTF (/sys/kernel/btf/vmlinux)");
         if (is_cgroup2("/sys/fs/cgroup/unified"))
                 strcpy(T.cg2_root, "/sys/fs/cgroup/unified");
         else if (is_cgroup2("/sys/fs/cgroup"))
                 strcpy(T.cg2_root, "/sys/fs/cgroup");
         else
-                cr_skip_test("no cgroup2 mount at /sys/fs/cgroup[/unified]");
+                skip_test("no cgroup2 mount at /sys/fs/cgroup[/unified]");
 }
 
 static struct cg *make_cgroup(const char *parent_path)
@@ -109,7 +120,7 @@ static void open_watcher(unsigned flags)
         r = exitwatch_open(T.pin_dir, flags, &T.ew, &err);
 
         if (r == -EOPNOTSUPP)
-                cr_skip_test("%s", err.message);
+                skip_test("%s", err.message);
         cr_assert_eq(r, 0, "exitwatch_open: %s", err.message);
 }
 
@@ -151,6 +162,7 @@ static void teardown(void)
         T.ew = NULL;
         if (T.pin_dir[0] && exitwatch_uninstall(T.pin_dir, &err) < 0)
                 fprintf(stderr, "teardown: %s\n", err.message);
+        T.pin_dir[0] = 0;
         for (int i = T.ncgs - 1; i >= 0; i--) {
                 safe_close(T.cgs[i].fd);
                 kill_and_rmdir(T.cgs[i].path);
@@ -158,6 +170,7 @@ static void teardown(void)
         T.ncgs = 0;
         if (T.v1_mem[0])
                 kill_and_rmdir(T.v1_mem);
+        T.v1_mem[0] = 0;
 }
 
 /* ---- events ------------------------------------------------------------ */
@@ -424,8 +437,8 @@ Test(exitwatch, thread_exit_via_taskstats_probe)
 
         reopen(EXITWATCH_NO_GROUP_DEAD_ARG);
         if (strcmp(exitwatch_open_info(T.ew)->group_dead_source, "taskstats_exit probe") != 0)
-                cr_skip_test("this kernel refuses fentry on taskstats_exit (source: %s)",
-                             exitwatch_open_info(T.ew)->group_dead_source);
+                skip_test("this kernel refuses fentry on taskstats_exit (source: %s)",
+                          exitwatch_open_info(T.ew)->group_dead_source);
         cr_assert_eq(exitwatch_watch(T.ew, c->id, NULL), 0);
         for (int i = 0; i < 10; i++)
                 check_thread_exit(c);
@@ -438,8 +451,8 @@ Test(exitwatch, thread_exit_via_taskstats_kprobe_in_fallback)
         reopen(EXITWATCH_NO_GROUP_DEAD_ARG | EXITWATCH_FORCE_FALLBACK);
         cr_assert(exitwatch_open_info(T.ew)->fallback);
         if (strcmp(exitwatch_open_info(T.ew)->group_dead_source, "taskstats_exit probe") != 0)
-                cr_skip_test("no taskstats_exit kprobe here (source: %s)",
-                             exitwatch_open_info(T.ew)->group_dead_source);
+                skip_test("no taskstats_exit kprobe here (source: %s)",
+                          exitwatch_open_info(T.ew)->group_dead_source);
         cr_assert_eq(exitwatch_watch(T.ew, c->id, NULL), 0);
         for (int i = 0; i < 10; i++)
                 check_thread_exit(c);
@@ -818,7 +831,7 @@ Test(exitwatch, oom_victim)
         int st;
 
         if (!exitwatch_open_info(T.ew)->oom_events)
-                cr_skip_test("the mark_victim program did not attach on this kernel");
+                skip_test("the mark_victim program did not attach on this kernel");
         /* Pure cgroup v2 (the VM): memory.max on our cgroup.  Hybrid host: a v1
          * memory cgroup of our own, the process in both. */
         if (write_file(c->path, "memory.max", "33554432") == 0) {
@@ -832,7 +845,7 @@ Test(exitwatch, oom_victim)
                 h.v1_mem = T.v1_mem;
         } else {
                 snprintf(ctl, sizeof(ctl), "no memory controller (v2 memory.max or v1 memory)");
-                cr_skip_test("%s", ctl);
+                skip_test("%s", ctl);
         }
 
         cr_assert_eq(exitwatch_watch(T.ew, c->id, NULL), 0);
