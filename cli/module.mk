@@ -1,0 +1,11 @@
+# cli/: sandboxctl, the command-line client.  It talks to sandboxd only through
+# the HTTP/JSON API (docs/api.md) with its own small HTTP/1.1 client (cli/http.c),
+# so it links nothing of the daemon's modules: libcommon.a and jansson only.
+cli_LIBS := -ljansson
+cli_SRCS := $(wildcard cli/*.c)
+cli_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(cli_SRCS))
+
+$(BUILD)/sandboxctl: $(cli_OBJS) $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(cli_OBJS) $(BUILD)/libcommon.a $(SBX_LDFLAGS) $(cli_LIBS) -o $@
+PROGRAMS += $(BUILD)/sandboxctl
