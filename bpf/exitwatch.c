@@ -615,6 +615,9 @@ int exitwatch_open(const char *pin_dir, unsigned flags, struct exitwatch **ret,
         if (r < 0)
                 return r;
         r = mkdir_p(pin_dir, err);
+        if (r == -EACCES || r == -EPERM)
+                return unavailable(err, "cannot create %s (%s): not privileged", pin_dir,
+                                   strerror(-r));
         if (r < 0)
                 return r;
         if (!path_on_bpffs(pin_dir))
