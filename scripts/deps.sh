@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc make pkg-config clang llvm libclang-rt-14-dev clang-format
 libseccomp-dev libmnl-dev libbpf-dev bpftool libjansson-dev libmicrohttpd-dev
-libcap-dev libcriterion-dev curl iproute2 util-linux
+libcap-dev libcriterion-dev curl jq iproute2 util-linux
 qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils"
 
 # Anchors the benchmarks compare against (make bench).
