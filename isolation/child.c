@@ -310,6 +310,12 @@ static void build_root(const struct iso_config *c)
         rootfd = (int)syscall(SYS_open_tree, AT_FDCWD, c->root,
                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (userns ? AT_RECURSIVE : 0));
         CHECK(rootfd, ISO_STEP_ROOT, 0);
+        {
+                struct stat st;
+                CHECK(fstat(rootfd, &st), ISO_STEP_ROOT, 0);
+                if (!S_ISDIR(st.st_mode))
+                        fail(ISO_STEP_ROOT, 0, ENOTDIR);
+        }
         if (c->root_readonly)
                 CHECK(mount_setattr_fd(rootfd, MOUNT_ATTR_RDONLY, 0, false), ISO_STEP_ROOT_READONLY,
                       0);

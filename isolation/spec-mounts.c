@@ -169,6 +169,8 @@ int iso_mounts_parse(const json_t *mounts, struct iso_config *c, struct sbx_erro
                         return sbx_fail(err, -ENOMEM, "out of memory");
 
                 t = json_string_value(type);
+                if (t && strcmp(t, "bind") == 0)
+                        m->bind = true;
                 if (t && (strcmp(t, "bind") == 0 || strcmp(t, "none") == 0 || t[0] == '\0'))
                         t = NULL;
                 if (!t && !m->bind) {
@@ -179,8 +181,6 @@ int iso_mounts_parse(const json_t *mounts, struct iso_config *c, struct sbx_erro
                 if (t && m->bind)
                         m->bind = false,
                         m->recursive = false; /* "tmpfs" with "bind": the type wins */
-                if (!t && json_string_value(type) && strcmp(json_string_value(type), "bind") == 0)
-                        m->bind = true;
                 if (m->bind) {
                         snprintf(sub, sizeof(sub), "mounts[%zu].source", i);
                         if (!m->source)

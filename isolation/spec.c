@@ -79,13 +79,12 @@ static int strv_parse(const json_t *a, const char *path, char ***ret, struct sbx
         if (!s)
                 return sbx_fail(err, -ENOMEM, "out of memory");
         json_array_foreach (a, i, v) {
-                if (!json_is_string(v)) {
+                if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+                        char sub[128];
+
                         strv_free(s);
-                        return iso_json_path_error(err, path, "[%zu]: must be a string", i);
-                }
-                if (strlen(json_string_value(v)) != json_string_length(v)) {
-                        strv_free(s);
-                        return iso_json_path_error(err, path, "[%zu]: contains a NUL byte", i);
+                        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+                        return iso_json_path_error(err, sub, "must be a string without NUL bytes");
                 }
                 s[i] = strdup(json_string_value(v));
                 if (!s[i]) {

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * isolation/: properties observed from inside real sandboxes (root).  The
+ * sandbox's root is the host's, read-only, so isolation-probe (built next to
+ * this test) runs inside and prints what it sees.
+ */
+#include "isolation/isolation.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROBE ISO_TEST_PROBE
+
+static void need_root(void)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root (namespaces, mounts)");
+}
+
+/* Merges patch (JSON text) into the default spec: "linux" and "process" one level deep. */
+static json_t *spec_with(const char *patch_text)
+{
+        json_t *spec = iso_default_spec_json(), *patch, *v;
+        json_error_t e;
+        const char *k;
+
+        cr_assert_not_null(spec);
+        if (!patch_text)
+                return spec;
+        patch = json_loads(patch_text, 0, &e);
+        cr_assert_not_null(patch, "bad patch: %s", e.text);
+        json_object_foreach (patch, k, v) {
+                json_t *old = json_object_get(spec, k);
+                if ((strcmp(k, "linux") == 0 || strcmp(k, "process") == 0) && json_is_object(old))
+                        json_object_update(old, v);
+                else
+                        json_object_set(spec, k, v);
+        }
+        json_decref(patch);
+        return spec;
+}
+
+static int shell_status(const siginfo_t *si)
+{
+        return si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+}
+
+/* Spawns spec (consumed) with args, collects stdout into out; returns the spawn result
+ * and sets *status to the sandbox's exit status (shell form). */
+static int run(json_t *spec, char *const *args, char *out, size_t size, int *status,
+               struct sbx_error *err)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        struct iso_process p;
+        siginfo_t si = {};
+        int pfd[2], r;
+        size_t n = 0;
+        ssize_t k;
+
+        r = iso_config_parse_json(spec, &c, err);
+        json_decref(spec);
+        if (r < 0)
+                return r;
+        cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+        o.stdout_fd = pfd[1];
+        o.args = args;
+        r = iso_spawn(c, &o, &p, err);
+        close(pfd[1]);
+        if (r < 0) {
+                close(pfd[0]);
+                return r;
+        }
+        while (n + 1 < size && (k = read(pfd[0], out + n, size - 1 - n)) > 0)
+                n += (size_t)k;
+        out[n] = '\0';
+        close(pfd[0]);
+        cr_assert_eq(waitid(P_PIDFD, p.pidfd, &si, WEXITED), 0);
+        *status = shell_status(&si);
+        iso_process_release(&p);
+        return 0;
+}
+
+static void probe(const char *patch, const char *cmd, const char *arg, char *out, size_t size,
+                  int *status)
+{
+        char *args[] = {PROBE, (char *)cmd, (char *)arg, NULL};
+        struct sbx_error err = {};
+
+        cr_assert_eq(run(spec_with(patch), args, out, size, status, &err), 0, "%s", err.message);
+}
+
+static void probe_ok(const char *patch, const char *cmd, const char *arg, char *out, size_t size)
+{
+        int status = -1;
+
+        probe(patch, cmd, arg, out, size, &status);
+        cr_assert_eq(status, 0, "probe %s exited %d: %s", cmd, status, out);
+}
+
+Test(isolation_spawn, init_is_pid_1_and_process_is_pid_2)
+{
+        char out[256];
+
+        need_root();
+        probe_ok(NULL, "pid", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "2 1\n");
+}
+
+Test(isolation_spawn, hostname)
+{
+        char out[256];
+
+        need_root();
+        probe_ok("{\"hostname\": \"box-7\"}", "hostname", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "box-7\n");
+}
+
+Test(isolation_spawn, mount_table_is_exactly_the_spec)
+{
+        char out[4096];
+
+        need_root();
+        probe_ok(NULL, "mounts", NULL, out, sizeof(out));
+        /* masked files are bind mounts of /dev/null (devtmpfs); masked directories are
+         * read-only empty tmpfs; absent masked paths (/proc/kcore on some kernels) are
+         * skipped, so only check the lines that must be there, in order. */
+        const char *expected[] = {
+                "/ ext4 ro\n",         "/proc proc rw\n",
+                "/dev tmpfs rw\n",     "/dev/pts devpts rw\n",
+                "/dev/shm tmpfs rw\n", "/dev/mqueue mqueue rw\n",
+                "/sys sysfs ro\n",     "/sys/fs/cgroup cgroup2 ro\n",
+                "/tmp tmpfs rw\n",     "/run tmpfs rw\n",
+        };
+        const char *p = out;
+        struct stat st;
+
+        if (stat("/", &st) == 0 && strstr(out, "/ ext4") == NULL)
+                cr_skip_test("host root is not ext4; mount table check assumes it");
+        for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+                cr_assert(strncmp(p, expected[i], strlen(expected[i])) == 0,
+                          "line %zu: expected %s in:\n%s", i, expected[i], out);
+                p += strlen(expected[i]);
+        }
+        /* The rest: masked and read-only paths only. */
+        for (char *line = (char *)p; *line;) {
+                char *nl = strchr(line, '\n');
+                cr_assert_not_null(nl);
+                cr_expect(strncmp(line, "/proc/", 6) == 0 || strncmp(line, "/sys/", 5) == 0,
+                          "unexpected mount: %.*s", (int)(nl - line), line);
+                line = nl + 1;
+        }
+        cr_expect_not_null(strstr(out, "/proc/sys proc ro\n"));
+        cr_expect_not_null(strstr(out, "/sys/firmware tmpfs ro\n"));
+}
+
+Test(isolation_spawn, masked_paths_are_masked)
+{
+        char out[256];
+
+        need_root();
+        if (access("/proc/kcore", F_OK) == 0) {
+                probe_ok(NULL, "read", "/proc/kcore", out, sizeof(out));
+                cr_expect_str_eq(out, "ok 0\n");
+        }
+        probe_ok(NULL, "read", "/proc/keys", out, sizeof(out));
+        cr_expect_str_eq(out, "ok 0\n");
+        probe_ok(NULL, "write", "/proc/sys/kernel/hostname", out, sizeof(out));
+        cr_expect_str_eq(out, "EROFS\n");
+        probe_ok(NULL, "write", "/etc/iso-test-must-not-exist", out, sizeof(out));
+        cr_expect_str_eq(out, "EROFS\n");
+}
+
+Test(isolation_spawn, host_processes_are_invisible)
+{
+        char out[256];
+
+        need_root();
+        probe_ok(NULL, "procs", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "2\n"); /* sandbox-init and the probe */
+}
+
+Test(isolation_spawn, loopback_only_and_up)
+{
+        char out[256];
+
+        need_root();
+        probe_ok(NULL, "ifaces", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "lo UP 127.0.0.1\n");
+}
+
+Test(isolation_spawn, default_capabilities_nnp_and_seccomp)
+{
+        char out[512];
+
+        need_root();
+        probe_ok(NULL, "caps", NULL, out, sizeof(out));
+        /* Docker's 14 default capabilities. */
+        cr_expect_str_eq(out, "CapInh:\t0000000000000000\n"
+                              "CapPrm:\t00000000a80425fb\n"
+                              "CapEff:\t00000000a80425fb\n"
+                              "CapBnd:\t00000000a80425fb\n"
+                              "CapAmb:\t0000000000000000\n"
+                              "NoNewPrivs:\t1\n"
+                              "Seccomp:\t2\n");
+}
+
+Test(isolation_spawn, capability_sets_equal_the_spec)
+{
+        char out[512];
+
+        need_root();
+        /* CAP_CHOWN 0, CAP_KILL 5, CAP_NET_BIND_SERVICE 10; root keeps bounding ∪ inheritable
+         * as permitted across exec, so the spec's sets agree with that. */
+        probe_ok("{\"process\": {\"noNewPrivileges\": false, \"capabilities\": {"
+                 "\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], "
+                 "\"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], "
+                 "\"effective\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], "
+                 "\"inheritable\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]}}}",
+                 "caps", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "CapInh:\t0000000000000020\n"
+                              "CapPrm:\t0000000000000421\n"
+                              "CapEff:\t0000000000000421\n"
+                              "CapBnd:\t0000000000000421\n"
+                              "CapAmb:\t0000000000000020\n"
+                              "NoNewPrivs:\t0\n"
+                              "Seccomp:\t2\n");
+}
+
+Test(isolation_spawn, non_root_user_keeps_only_ambient)
+{
+        char out[512];
+
+        need_root();
+        probe_ok("{\"process\": {\"user\": {\"uid\": 1000, \"gid\": 1000}, \"capabilities\": {"
+                 "\"bounding\": [\"CAP_KILL\", \"CAP_CHOWN\"], \"permitted\": [\"CAP_KILL\"], "
+                 "\"effective\": [\"CAP_KILL\"], \"inheritable\": [\"CAP_KILL\"], "
+                 "\"ambient\": [\"CAP_KILL\"]}}}",
+                 "caps", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "CapInh:\t0000000000000020\n"
+                              "CapPrm:\t0000000000000020\n"
+                              "CapEff:\t0000000000000020\n"
+                              "CapBnd:\t0000000000000021\n"
+                              "CapAmb:\t0000000000000020\n"
+                              "NoNewPrivs:\t1\n"
+                              "Seccomp:\t2\n");
+}
+
+Test(isolation_spawn, default_seccomp_denies_with_eperm)
+{
+        char out[256];
+
+        need_root();
+        probe_ok(NULL, "syscall-unshare", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "EPERM\n");
+}
+
+Test(isolation_spawn, seccomp_kill_action_kills)
+{
+        char out[256];
+        int status = -1;
+
+        need_root();
+        probe("{\"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", "
+              "\"syscalls\": [{\"names\": [\"getppid\"], \"action\": "
+              "\"SCMP_ACT_KILL_PROCESS\"}]}}}",
+              "syscall-getppid", NULL, out, sizeof(out), &status);
+        cr_expect_eq(status, 128 + SIGSYS);
+        cr_expect_str_eq(out, "");
+        /* The spec's errno action, with errnoRet. */
+        probe("{\"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", "
+              "\"syscalls\": [{\"names\": [\"unshare\"], \"action\": \"SCMP_ACT_ERRNO\", "
+              "\"errnoRet\": 95}]}}}",
+              "syscall-unshare", NULL, out, sizeof(out), &status);
+        cr_expect_eq(status, 0);
+        cr_expect_str_eq(out, "EOPNOTSUPP\n");
+}
+
+Test(isolation_spawn, rlimits)
+{
+        char out[256];
+
+        need_root();
+        probe_ok("{\"process\": {\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 456, "
+                 "\"soft\": 123}]}}",
+                 "rlimit", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "123 456\n");
+}
+
+Test(isolation_spawn, exit_codes_and_signals_propagate)
+{
+        char out[64];
+        int status = -1;
+
+        need_root();
+        probe(NULL, "exit", "3", out, sizeof(out), &status);
+        cr_expect_eq(status, 3);
+        probe(NULL, "kill-self", NULL, out, sizeof(out), &status);
+        cr_expect_eq(status, 137);
+}
+
+Test(isolation_spawn, orphans_are_reaped)
+{
+        char out[64];
+
+        need_root();
+        probe_ok(NULL, "orphan", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "zombies 0\n");
+}
+
+Test(isolation_spawn, proc_1_exe_is_not_writable)
+{
+        char out[64];
+
+        need_root();
+        probe_ok(NULL, "exe-write", NULL, out, sizeof(out));
+        cr_expect_neq(strcmp(out, "opened\n"), 0, "%s", out);
+        /* Even with CAP_SYS_PTRACE (which lifts the non-dumpable barrier) the sealed,
+         * executing memfd refuses writers. */
+        probe_ok("{\"process\": {\"capabilities\": {\"bounding\": [\"CAP_SYS_PTRACE\", "
+                 "\"CAP_DAC_OVERRIDE\"], \"permitted\": [\"CAP_SYS_PTRACE\", "
+                 "\"CAP_DAC_OVERRIDE\"], \"effective\": [\"CAP_SYS_PTRACE\", "
+                 "\"CAP_DAC_OVERRIDE\"]}}}",
+                 "exe-write", NULL, out, sizeof(out));
+        cr_expect_neq(strcmp(out, "opened\n"), 0, "%s", out);
+}
+
+Test(isolation_spawn, only_fds_0_to_2_inside)
+{
+        char out[256];
+        int leak = open("/dev/null", O_RDONLY); /* not close-on-exec */
+
+        need_root();
+        cr_assert_geq(leak, 0);
+        probe_ok(NULL, "fds", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "0\n1\n2\n");
+        close(leak);
+}
+
+static void spawn_paused(const char *patch, int cgroup_fd, struct iso_process *p)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        struct sbx_error err = {};
+        json_t *spec = spec_with(patch);
+
+        json_object_del(json_object_get(spec, "process"), "args");
+        cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+        json_decref(spec);
+        cr_assert_not(iso_config_has_process(c));
+        o.cgroup_fd = cgroup_fd;
+        cr_assert_eq(iso_spawn(c, &o, p, &err), 0, "%s", err.message);
+}
+
+static int wait_status(struct iso_process *p)
+{
+        siginfo_t si = {};
+
+        cr_assert_eq(waitid(P_PIDFD, p->pidfd, &si, WEXITED), 0);
+        iso_process_release(p);
+        return shell_status(&si);
+}
+
+Test(isolation_spawn, without_process_init_pauses_until_sigterm)
+{
+        struct iso_process p;
+        struct pollfd pfd;
+
+        need_root();
+        spawn_paused(NULL, -1, &p);
+        pfd = (struct pollfd){.fd = p.pidfd, .events = POLLIN};
+        cr_expect_eq(poll(&pfd, 1, 50), 0, "sandbox-init exited while it should pause");
+        cr_assert_eq(syscall(SYS_pidfd_send_signal, p.pidfd, SIGTERM, NULL, 0), 0);
+        cr_expect_eq(wait_status(&p), 0);
+}
+
+Test(isolation_spawn, sigterm_to_init_is_forwarded)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        char *args[] = {"sleep", "100", NULL};
+        struct sbx_error err = {};
+        struct iso_process p;
+        json_t *spec = spec_with(NULL);
+
+        need_root();
+        cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+        json_decref(spec);
+        o.args = args;
+        cr_assert_eq(iso_spawn(c, &o, &p, &err), 0, "%s", err.message);
+        cr_assert_eq(syscall(SYS_pidfd_send_signal, p.pidfd, SIGTERM, NULL, 0), 0);
+        cr_expect_eq(wait_status(&p), 128 + SIGTERM);
+}
+
+Test(isolation_spawn, user_namespace_maps_uid_0)
+{
+        struct iso_process p;
+        char path[64], *status = NULL, *uid;
+        size_t n = 0;
+        FILE *f;
+
+        need_root();
+        spawn_paused(
+                "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
+                "{\"type\": \"uts\"}, {\"type\": \"ipc\"}, {\"type\": \"network\"}, "
+                "{\"type\": \"cgroup\"}, {\"type\": \"user\"}], "
+                "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}], "
+                "\"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]}}",
+                -1, &p);
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)p.pid);
+        f = fopen(path, "re");
+        cr_assert_not_null(f);
+        cr_assert_gt(getdelim(&status, &n, '\0', f), 0);
+        fclose(f);
+        uid = strstr(status, "\nUid:");
+        cr_assert_not_null(uid);
+        cr_expect(strncmp(uid, "\nUid:\t100000\t100000\t100000\t100000\n", 34) == 0, "%.40s", uid);
+        free(status);
+        cr_assert_eq(syscall(SYS_pidfd_send_signal, p.pidfd, SIGTERM, NULL, 0), 0);
+        cr_expect_eq(wait_status(&p), 0);
+}
+
+Test(isolation_spawn, born_into_the_given_cgroup)
+{
+        char dir[128], path[160], *text = NULL, expect[160];
+        struct iso_process p;
+        size_t n = 0;
+        FILE *f;
+        int fd;
+
+        need_root();
+        if (access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) != 0)
+                cr_skip_test("no cgroup2 hierarchy at /sys/fs/cgroup/unified");
+        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/unified/sbx-iso-test-%d", (int)getpid());
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        spawn_paused(NULL, fd, &p);
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)p.pid);
+        f = fopen(path, "re");
+        cr_assert_not_null(f);
+        cr_assert_gt(getdelim(&text, &n, '\0', f), 0);
+        fclose(f);
+        snprintf(expect, sizeof(expect), "0::/sbx-iso-test-%d\n", (int)getpid());
+        cr_expect_not_null(strstr(text, expect), "%s", text);
+        free(text);
+        syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, NULL, 0);
+        wait_status(&p);
+        close(fd);
+        cr_expect_eq(rmdir(dir), 0);
+}
+
+Test(isolation_spawn, task_joins_the_sandbox)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        _cleanup_(iso_task_config_freep) struct iso_task_config *t = NULL;
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        struct iso_process init, task;
+        struct sbx_error err = {};
+        char out[256];
+        int pfd[2];
+        ssize_t k;
+        json_t *spec = spec_with("{\"hostname\": \"tasky\"}"), *proc;
+
+        need_root();
+        json_object_del(json_object_get(spec, "process"), "args");
+        cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+        json_decref(spec);
+        cr_assert_eq(iso_spawn(c, NULL, &init, &err), 0, "%s", err.message);
+
+        proc = json_pack("{s:[s,s]}", "args", PROBE, "hostname");
+        cr_assert_eq(iso_task_config_parse(proc, c, &t, &err), 0, "%s", err.message);
+        json_decref(proc);
+        cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+        o.stdout_fd = pfd[1];
+        cr_assert_eq(iso_spawn_task(&init, c, t, &o, &task, &err), 0, "%s", err.message);
+        close(pfd[1]);
+        k = read(pfd[0], out, sizeof(out) - 1);
+        cr_assert_gt(k, 0);
+        out[k] = '\0';
+        cr_expect_str_eq(out, "tasky\n");
+        cr_expect_eq(wait_status(&task), 0);
+        close(pfd[0]);
+
+        /* A task whose executable is missing fails with the message. */
+        iso_task_config_free(TAKE_PTR(t));
+        proc = json_pack("{s:[s]}", "args", "/nonexistent/task");
+        cr_assert_eq(iso_task_config_parse(proc, c, &t, &err), 0, "%s", err.message);
+        json_decref(proc);
+        cr_expect_eq(iso_spawn_task(&init, c, t, NULL, &task, &err), -ENOENT);
+        cr_expect_str_eq(err.message, "exec /nonexistent/task: No such file or directory");
+
+        syscall(SYS_pidfd_send_signal, init.pidfd, SIGTERM, NULL, 0);
+        cr_expect_eq(wait_status(&init), 0);
+}
+
+/* ---- error cases, each with its exact message --------------------------------------------- */
+
+static void expect_spawn_error(json_t *spec, char *const *args, int code, const char *message)
+{
+        struct sbx_error err = {};
+        char out[64];
+        int status;
+
+        cr_expect_eq(run(spec, args, out, sizeof(out), &status, &err), code, "%s", err.message);
+        cr_expect_str_eq(err.message, message);
+}
+
+Test(isolation_spawn_errors, missing_rootfs)
+{
+        char *args[] = {"/bin/true", NULL};
+
+        need_root();
+        expect_spawn_error(spec_with("{\"root\": {\"path\": \"/nonexistent-root\"}}"), args,
+                           -ENOENT, "pivot_root into /nonexistent-root: No such file or directory");
+}
+
+Test(isolation_spawn_errors, file_as_rootfs)
+{
+        char *args[] = {"/bin/true", NULL};
+
+        need_root();
+        expect_spawn_error(spec_with("{\"root\": {\"path\": \"/etc/hostname\"}}"), args, -ENOTDIR,
+                           "pivot_root into /etc/hostname: Not a directory");
+}
+
+Test(isolation_spawn_errors, bad_mount_source)
+{
+        char *args[] = {"/bin/true", NULL};
+        json_t *spec = spec_with(NULL);
+
+        need_root();
+        json_array_append_new(json_object_get(spec, "mounts"),
+                              json_pack("{s:s, s:s, s:s, s:[s]}", "destination", "/mnt", "type",
+                                        "bind", "source", "/nonexistent-src", "options", "rbind"));
+        expect_spawn_error(spec, args, -ENOENT,
+                           "mount /nonexistent-src on /mnt: No such file or directory");
+}
+
+Test(isolation_spawn_errors, unknown_syscall_and_capability)
+{
+        char *args[] = {"/bin/true", NULL};
+
+        need_root();
+        expect_spawn_error(spec_with("{\"linux\": {\"seccomp\": {\"defaultAction\": "
+                                     "\"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+                                     "[\"frobnicate\"], \"action\": \"SCMP_ACT_ERRNO\"}]}}}"),
+                           args, -EINVAL,
+                           "linux.seccomp.syscalls[0].names[0]: unknown syscall \"frobnicate\"");
+        expect_spawn_error(spec_with("{\"process\": {\"capabilities\": {\"bounding\": "
+                                     "[\"CAP_FLY\"]}}}"),
+                           args, -EINVAL,
+                           "process.capabilities.bounding[0]: unknown capability \"CAP_FLY\"");
+}
+
+Test(isolation_spawn_errors, mount_destination_escaping_through_a_symlink)
+{
+        char root[] = "/tmp/iso-test-root-XXXXXX", link[64], *args[] = {"/bin/true", NULL};
+        json_t *spec;
+
+        need_root();
+        cr_assert_not_null(mkdtemp(root));
+        snprintf(link, sizeof(link), "%s/escape", root);
+        cr_assert_eq(symlink("../../../../etc", link), 0);
+        spec = spec_with("{\"mounts\": [{\"destination\": \"/escape/x\", \"type\": \"tmpfs\", "
+                         "\"source\": \"tmpfs\"}], \"linux\": {\"maskedPaths\": [], "
+                         "\"readonlyPaths\": []}}");
+        json_object_set_new(spec, "root", json_pack("{s:s}", "path", root));
+        expect_spawn_error(spec, args, -EINVAL,
+                           "mounts[0].destination /escape/x: resolves outside the root");
+        unlink(link);
+        rmdir(root);
+}
+
+Test(isolation_spawn_errors, user_namespace_without_mappings)
+{
+        char *args[] = {"/bin/true", NULL};
+
+        need_root();
+        expect_spawn_error(
+                spec_with(
+                        "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
+                        "{\"type\": \"uts\"}, {\"type\": \"user\"}]}}"),
+                args, -EINVAL,
+                "linux.uidMappings: a new user namespace needs uid and gid mappings");
+}
+
+Test(isolation_spawn_errors, executable_missing_in_the_rootfs)
+{
+        char *args[] = {"/nonexistent/bin", NULL}, *path_args[] = {"no-such-command", NULL};
+
+        need_root();
+        expect_spawn_error(spec_with(NULL), args, -ENOENT,
+                           "exec /nonexistent/bin: No such file or directory");
+        expect_spawn_error(spec_with(NULL), path_args, -ENOENT,
+                           "exec no-such-command: No such file or directory");
+}
+
+Test(isolation_spawn_errors, bad_cwd)
+{
+        char *args[] = {"/bin/true", NULL};
+
+        need_root();
+        expect_spawn_error(spec_with("{\"process\": {\"cwd\": \"/nonexistent-dir\"}}"), args,
+                           -ENOENT, "chdir to /nonexistent-dir: No such file or directory");
+}
