@@ -137,6 +137,10 @@ static int spec_get(const struct store_record *rec, struct spec_cache **ret, str
         return 0;
 }
 
+#define IN_SET_SPEC_ERRNO(e)                                                                   \
+        ((e) == ENOENT || (e) == ENOTDIR || (e) == EACCES || (e) == ENOEXEC || (e) == ELOOP || \
+         (e) == EPERM || (e) == EROFS || (e) == ENAMETOOLONG || (e) == EINVAL)
+
 /* ---- helpers ----------------------------------------------------------------------------- */
 
 /* Field 22 of /proc/PID/stat: start time in clock ticks after boot.  With the pid and the
@@ -293,8 +297,13 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         o.cgroup_fd = cg_sandbox_init_fd(sb->cg);
         o.stdout_fd = o.stderr_fd = out_fd;
         r = iso_spawn(spec->config, &o, &p, err);
-        if (r < 0)
+        if (r < 0) {
+                /* What the child could not do is the spec's fault (missing root, program,
+                 * mount source...): InvalidArgument, not NotFound, whatever the errno. */
+                if (IN_SET_SPEC_ERRNO(-r))
+                        r = err->code = -EINVAL;
                 goto fail;
+        }
         sb->pid = p.pid;
         sb->pidfd = p.pidfd;
         out_fd = safe_close(out_fd); /* the sandbox holds the only write end now */
