@@ -24,7 +24,19 @@ enum {
 extern const char *const cg_controller_names[_CG_CTRL_MAX];
 int cg_controller_from_name(const char *name, size_t len);
 
+/* A loaded device program, kept for the next sandbox with the same rule list: the
+ * verifier is most of a sandbox cgroup's creation cost, and one program may be
+ * attached to any number of cgroups. */
+struct cg_prog_cache {
+        struct cg_device_rule *rules; /* the full list: spec rules + defaults */
+        size_t n;
+        int fd;
+};
+#define CG_PROG_CACHE_MAX 8
+
 struct cg_root {
+        struct cg_prog_cache progs[CG_PROG_CACHE_MAX]; /* most recently loaded last */
+        size_t n_progs;
         int fd;       /* O_PATH|O_DIRECTORY */
         char *path;   /* absolute filesystem path */
         char *cgroup; /* path relative to the cgroup2 hierarchy, "/..." */
@@ -107,9 +119,11 @@ extern const size_t cg_n_default_devices;
  * the instruction count or -errno; *ret is malloc'ed. */
 struct bpf_insn;
 int cg_devices_assemble(const struct cg_device_rule *rules, size_t n, struct bpf_insn **ret);
-/* Assembles (spec rules, then the defaults), loads and attaches to cgfd. */
-int cg_devices_attach(int cgfd, const struct cg_device_rule *rules, size_t n,
+/* Assembles (spec rules, then the defaults), loads (or takes from r's cache) and
+ * attaches to cgfd. */
+int cg_devices_attach(struct cg_root *r, int cgfd, const struct cg_device_rule *rules, size_t n,
                       struct sbx_error *err);
+void cg_devices_cache_clear(struct cg_root *r);
 
 /* control.c */
 int cg_events_read(int events_fd, const char *key, uint64_t *ret);

@@ -113,43 +113,89 @@ int cg_devices_assemble(const struct cg_device_rule *rules, size_t n, struct bpf
         return (int)c;
 }
 
-int cg_devices_attach(int cgfd, const struct cg_device_rule *rules, size_t n, struct sbx_error *err)
+static bool same_rules(const struct cg_device_rule *a, const struct cg_device_rule *b, size_t n)
 {
-        size_t total = n + cg_n_default_devices;
-        _cleanup_free_ struct cg_device_rule *all = calloc(total ? total : 1, sizeof(*all));
-        _cleanup_free_ struct bpf_insn *prog = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (a[i].type != b[i].type || a[i].major != b[i].major ||
+                    a[i].minor != b[i].minor || a[i].access != b[i].access ||
+                    a[i].allow != b[i].allow)
+                        return false;
+        return true;
+}
 
-        if (!all)
-                return sbx_fail(err, -ENOMEM, "out of memory");
-        if (n)
-                memcpy(all, rules, n * sizeof(*all));
-        memcpy(all + n, cg_default_devices, cg_n_default_devices * sizeof(*all));
+void cg_devices_cache_clear(struct cg_root *r)
+{
+        for (size_t i = 0; i < r->n_progs; i++) {
+                safe_close(r->progs[i].fd);
+                free(r->progs[i].rules);
+        }
+        r->n_progs = 0;
+}
+
+static int load(const struct cg_device_rule *all, size_t total, struct sbx_error *err)
+{
+        _cleanup_free_ struct bpf_insn *prog = NULL;
         int cnt = cg_devices_assemble(all, total, &prog);
         if (cnt < 0)
                 return sbx_fail(err, cnt, "out of memory");
 
-        _cleanup_close_ int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "sbx_devices", "GPL",
-                                               prog, (size_t)cnt, NULL);
+        int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "sbx_devices", "GPL", prog, (size_t)cnt,
+                               NULL);
         if (fd < 0) {
                 /* Load again with the verifier's log, for a message a person can act on. */
                 char log[1024] = "";
                 LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
                             .log_level = 1);
-                int k = fd;
                 int fd2 = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "sbx_devices", "GPL", prog,
                                         (size_t)cnt, &opts);
                 safe_close(fd2);
                 for (char *s = log; *s; s++)
                         if (*s == '\n')
                                 *s = ' ';
-                return sbx_fail(err, k, "loading the device program (%d instructions): %s%s%s", cnt,
-                                strerror(-k), log[0] ? ": " : "", log);
+                return sbx_fail(err, fd, "loading the device program (%d instructions): %s%s%s",
+                                cnt, strerror(-fd), log[0] ? ": " : "", log);
+        }
+        return fd;
+}
+
+int cg_devices_attach(struct cg_root *r, int cgfd, const struct cg_device_rule *rules, size_t n,
+                      struct sbx_error *err)
+{
+        size_t total = n + cg_n_default_devices;
+        _cleanup_free_ struct cg_device_rule *all = calloc(total, sizeof(*all));
+        int fd = -EBADF;
+
+        if (!all)
+                return sbx_fail(err, -ENOMEM, "out of memory");
+        if (n)
+                memcpy(all, rules, n * sizeof(*all));
+        memcpy(all + n, cg_default_devices, cg_n_default_devices * sizeof(*all));
+
+        for (size_t i = 0; i < r->n_progs; i++)
+                if (r->progs[i].n == total && same_rules(r->progs[i].rules, all, total)) {
+                        fd = r->progs[i].fd;
+                        break;
+                }
+        if (fd < 0) {
+                fd = load(all, total, err);
+                if (fd < 0)
+                        return fd;
+                if (r->n_progs == CG_PROG_CACHE_MAX) {
+                        /* Drop the oldest; cgroups it is attached to keep it alive. */
+                        safe_close(r->progs[0].fd);
+                        free(r->progs[0].rules);
+                        memmove(&r->progs[0], &r->progs[1],
+                                (CG_PROG_CACHE_MAX - 1) * sizeof(r->progs[0]));
+                        r->n_progs--;
+                }
+                r->progs[r->n_progs++] =
+                        (struct cg_prog_cache){.rules = TAKE_PTR(all), .n = total, .fd = fd};
         }
         /* BPF_F_ALLOW_MULTI as runc and crun: a program of an ancestor (systemd's, a
-         * parent's) still runs, and every program must allow. */
+         * parent's) still runs, and every program must allow.  The attachment holds its
+         * own reference to the program. */
         int k = bpf_prog_attach(fd, cgfd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
         if (k < 0)
                 return sbx_fail_errno(err, k, "attaching the device program");
-        /* The attachment holds a reference; our fd can go. */
         return 0;
 }

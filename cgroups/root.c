@@ -294,6 +294,7 @@ void cg_root_free(struct cg_root *r)
 {
         if (!r)
                 return;
+        cg_devices_cache_clear(r);
         safe_close(r->fd);
         free(r->path);
         free(r->cgroup);

@@ -379,8 +379,8 @@ int cg_sandbox_create(struct cg_root *r, const char *ns, const char *id,
         }
 
         if (!(flags & CG_NO_DEVICES)) {
-                k = cg_devices_attach(sb->fd, res ? res->devices : NULL, res ? res->n_devices : 0,
-                                      err);
+                k = cg_devices_attach(r, sb->fd, res ? res->devices : NULL,
+                                      res ? res->n_devices : 0, err);
                 if (k < 0) {
                         sbx_error_prefix(err, k, "%s", sb->path);
                         goto fail;

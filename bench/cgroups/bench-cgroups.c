@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ int main(void)
         struct sbx_error err = {};
         char root_path[256], p[512];
         static uint64_t t[N];
-        struct result res[8];
+        struct result res[10];
         int nres = 0;
 
         for (size_t i = 0; i < 2 && !parent; i++) {
@@ -101,20 +102,29 @@ int main(void)
         static const struct {
                 const char *what;
                 unsigned flags;
+                bool new_rules;
         } kinds[] = {
-                {"create + remove, no device program", CG_NO_DEVICES},
-                {"create + remove, default device program", 0},
+                {"create + remove, no device program", CG_NO_DEVICES, false},
+                {"create + remove, default device program (cached after the first)", 0, false},
+                {"create + remove, a new rule list each time (BPF_PROG_LOAD + attach)", 0, true},
         };
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
                 for (int i = 0; i < N; i++) {
                         struct cg_sandbox *sb = NULL;
+                        struct cg_resources *cr = NULL;
+                        if (cg_resources_parse(NULL, &cr, &err) < 0)
+                                die("parse", &err);
+                        if (kinds[k].new_rules &&
+                            cg_resources_add_device_rule(cr, 'c', 10, i, "rw", true, &err) < 0)
+                                die("rule", &err);
                         uint64_t a = sbx_now_monotonic_ns();
-                        if (cg_sandbox_create(r, "bench", "sb", NULL, kinds[k].flags, &sb, &err) <
+                        if (cg_sandbox_create(r, "bench", "sb", cr, kinds[k].flags, &sb, &err) <
                                     0 ||
                             cg_sandbox_remove(sb, &err) < 0)
                                 die("create/remove", &err);
                         t[i] = sbx_now_monotonic_ns() - a;
                         cg_sandbox_free(sb);
+                        cg_resources_free(cr);
                 }
                 res[nres++] = summarize(kinds[k].what, t, N);
         }

@@ -195,3 +195,44 @@ Test(cgroups_devices, max_rule_count_loads_and_more_is_refused)
         free(json);
         t_assert_nothing_left();
 }
+
+Test(cgroups_devices, program_cache_shares_and_evicts_correctly)
+{
+        T_REQUIRE_ROOT();
+        make_node();
+        const char *allow = "{\"devices\": [{\"allow\": true, \"type\": \"b\", \"major\": 7, "
+                            "\"minor\": 0, \"access\": \"r\"}]}";
+        struct cg_sandbox *a = create_with("a", allow);
+        struct cg_sandbox *b = create_with("b", NULL);
+        struct cg_sandbox *c = create_with("c", allow); /* same list as a: cached program */
+        cr_assert_allowed(open_in(a, t_blk, O_RDONLY), "a");
+        cr_assert_eq(open_in(b, t_blk, O_RDONLY), EPERM, "b");
+        cr_assert_allowed(open_in(c, t_blk, O_RDONLY), "c");
+
+        /* Twelve more distinct lists push a's program out of the cache: the cgroups it
+         * is attached to keep it, and a fresh sandbox with a's list loads it again. */
+        struct cg_sandbox *more[12];
+        for (int i = 0; i < 12; i++) {
+                char id[16], json[160];
+                snprintf(id, sizeof(id), "m%d", i);
+                snprintf(json, sizeof(json),
+                         "{\"devices\": [{\"allow\": true, \"type\": \"c\", \"major\": 10, "
+                         "\"minor\": %d, \"access\": \"rw\"}]}",
+                         i);
+                more[i] = create_with(id, json);
+        }
+        cr_assert_allowed(open_in(a, t_blk, O_RDONLY), "a after eviction");
+        cr_assert_eq(open_in(more[11], t_blk, O_RDONLY), EPERM, "m11");
+        struct cg_sandbox *d = create_with("d", allow);
+        cr_assert_allowed(open_in(d, t_blk, O_RDONLY), "d");
+        cr_assert_eq(open_in(d, t_blk, O_RDWR), EPERM, "d: read only");
+
+        for (int i = 0; i < 12; i++)
+                remove_sb(more[i]);
+        remove_sb(a);
+        remove_sb(b);
+        remove_sb(c);
+        remove_sb(d);
+        drop_node();
+        t_assert_nothing_left();
+}
