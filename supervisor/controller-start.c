@@ -5,9 +5,9 @@
  * when a later one fails; after the spawn the sandbox exists and only a teardown
  * removes it.
  *
- * The hot path stays lean: the parsed spec is cached per sandbox and reused while
- * the record's updated_at is unchanged, so a restart of the same sandbox parses no
- * JSON.
+ * The hot path stays lean: parsed specs are cached by content, so starting a
+ * sandbox whose config.json was seen before parses no JSON and compiles no seccomp
+ * filter.
  */
 #include "supervisor/sandboxd-internal.h"
 #include "supervisor/tasks-internal.h"
@@ -33,16 +33,21 @@ int sup_controller_watch_pidfd(struct sup_sandbox *sb);
 
 /* ---- parsed spec cache ------------------------------------------------------------------- */
 
+/*
+ * Keyed by the spec's bytes: sandboxes created from the same config.json (the common
+ * case: a node agent's template, `sandboxctl run` with the default spec) share one
+ * parsed config, seccomp filter included.  A small most-recently-used list.
+ */
 struct spec_cache {
-        char ns[SUP_NAME_MAX + 1];
-        char id[SUP_NAME_MAX + 1];
-        uint64_t updated_at;
+        uint64_t hash;
+        size_t len;
+        uint8_t *bytes;
         struct iso_config *config;
         struct cg_resources *resources;
         struct spec_cache *next;
 };
 
-#define SPEC_CACHE_MAX 256
+#define SPEC_CACHE_MAX 64
 static struct spec_cache *cache;
 static unsigned cache_n;
 
@@ -50,20 +55,8 @@ static void cache_entry_free(struct spec_cache *c)
 {
         iso_config_free(c->config);
         cg_resources_free(c->resources);
+        free(c->bytes);
         free(c);
-}
-
-static void cache_drop(const char *ns, const char *id)
-{
-        for (struct spec_cache **p = &cache; *p; p = &(*p)->next)
-                if (strcmp((*p)->ns, ns) == 0 && strcmp((*p)->id, id) == 0) {
-                        struct spec_cache *c = *p;
-
-                        *p = c->next;
-                        cache_entry_free(c);
-                        cache_n--;
-                        return;
-                }
 }
 
 void sup_spec_cache_clear(void)
@@ -77,27 +70,21 @@ void sup_spec_cache_clear(void)
         cache_n = 0;
 }
 
-/* Finds or builds the parsed spec of rec.  Most recently used first. */
+static uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+        uint64_t h = 14695981039346656037ULL;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ p[i]) * 1099511628211ULL;
+        return h;
+}
+
+/* Finds or builds the parsed spec of rec. */
 static int spec_get(const struct store_record *rec, struct spec_cache **ret, struct sbx_error *err)
 {
-        _cleanup_free_ struct spec_cache *c = NULL;
+        struct spec_cache *c;
+        uint64_t h;
         int r;
-
-        for (struct spec_cache **p = &cache; *p; p = &(*p)->next) {
-                struct spec_cache *e = *p;
-
-                if (strcmp(e->ns, rec->namespace) != 0 || strcmp(e->id, rec->id) != 0)
-                        continue;
-                if (e->updated_at == rec->updated_at) {
-                        *p = e->next;
-                        e->next = cache;
-                        cache = e;
-                        *ret = e;
-                        return 0;
-                }
-                break;
-        }
-        cache_drop(rec->namespace, rec->id);
 
         if (!rec->spec.type_url || !rec->spec.type_url[0] || rec->spec.value_len == 0)
                 return sbx_fail(err, -EINVAL,
@@ -107,24 +94,44 @@ static int spec_get(const struct store_record *rec, struct spec_cache **ret, str
         if (strcmp(rec->spec.type_url, SUP_SPEC_TYPE_URL) != 0)
                 return sbx_fail(err, -EINVAL, "spec.type_url \"%s\" is not %s", rec->spec.type_url,
                                 SUP_SPEC_TYPE_URL);
+
+        h = fnv1a64(rec->spec.value, rec->spec.value_len);
+        for (struct spec_cache **p = &cache; *p; p = &(*p)->next) {
+                c = *p;
+                if (c->hash != h || c->len != rec->spec.value_len ||
+                    memcmp(c->bytes, rec->spec.value, c->len) != 0)
+                        continue;
+                *p = c->next; /* move to the front */
+                c->next = cache;
+                cache = c;
+                *ret = c;
+                return 0;
+        }
+
         c = calloc(1, sizeof(*c));
         if (!c)
                 return sbx_fail(err, -ENOMEM, "out of memory");
+        c->bytes = malloc(rec->spec.value_len);
+        if (!c->bytes) {
+                free(c);
+                return sbx_fail(err, -ENOMEM, "out of memory");
+        }
+        memcpy(c->bytes, rec->spec.value, rec->spec.value_len);
+        c->len = rec->spec.value_len;
+        c->hash = h;
         r = iso_config_parse((const char *)rec->spec.value, rec->spec.value_len, &c->config, err);
-        if (r < 0)
+        if (r < 0) {
+                cache_entry_free(c);
                 return sbx_error_prefix(err, r, "spec");
+        }
         r = cg_resources_parse(iso_config_resources(c->config), &c->resources, err);
         if (r < 0) {
-                iso_config_free(c->config);
+                cache_entry_free(c);
                 return sbx_error_prefix(err, r, "spec: linux.resources");
         }
-        snprintf(c->ns, sizeof(c->ns), "%s", rec->namespace);
-        snprintf(c->id, sizeof(c->id), "%s", rec->id);
-        c->updated_at = rec->updated_at;
         c->next = cache;
         cache = c;
         if (++cache_n > SPEC_CACHE_MAX) {
-                /* Drop the least recently used. */
                 struct spec_cache **p = &cache;
 
                 while ((*p)->next)
@@ -133,7 +140,7 @@ static int spec_get(const struct store_record *rec, struct spec_cache **ret, str
                 *p = NULL;
                 cache_n--;
         }
-        *ret = TAKE_PTR(c);
+        *ret = c;
         return 0;
 }
 
