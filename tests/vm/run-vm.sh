@@ -220,7 +220,7 @@ if [ -z "$marker" ]; then
         [ "$qrc" = 124 ] || [ "$qrc" = 137 ] && die "the guest did not finish within ${timeout}s"
         die "qemu exited with $qrc and the guest reported no status (did qemu start at all?)"
 fi
-if [ "$qrc" -ne $(((marker << 1) | 1)) ]; then
+if [ "$qrc" -ne $((((marker << 1) | 1) & 255)) ]; then
         cat "$work/qemu.err" >&2
         die "guest reported $marker but qemu exited with $qrc (isa-debug-exit not reached?)"
 fi
