@@ -298,8 +298,42 @@ static int count_leftover(const char *ns, const char *id, void *userdata)
         return 0;
 }
 
+/* True when /proc/self/cgroup puts us at "/" of the cgroup2 hierarchy; then ret gets
+ * "<cgroup2 mount>/sandboxd". */
+static bool own_cgroup_is_top(char *ret, size_t size)
+{
+        _cleanup_free_ char *cg = NULL, *mi = NULL;
+        const char *p;
+
+        if (sbx_read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &cg, NULL) < 0)
+                return false;
+        p = strncmp(cg, "0::", 3) == 0 ? cg : strstr(cg, "\n0::");
+        if (!p)
+                return false;
+        p += p == cg ? 3 : 4;
+        if (strncmp(p, "/\n", 2) != 0 && strcmp(p, "/") != 0)
+                return false;
+        if (sbx_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1024 * 1024, &mi, NULL) < 0)
+                return false;
+        /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - cgroup2 SOURCE SUPEROPTS" */
+        for (char *line = strtok(mi, "\n"); line; line = strtok(NULL, "\n")) {
+                char root[512], mnt[512];
+
+                if (!strstr(line, " - cgroup2 "))
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %511s %511s", root, mnt) != 2 ||
+                    strcmp(root, "/") != 0)
+                        continue;
+                snprintf(ret, size, "%s/sandboxd", mnt);
+                return true;
+        }
+        return false;
+}
+
 int sup_controller_init(struct sbx_error *err)
 {
+        static char fallback_root[600];
+        bool fallback = false;
         struct sbx_error e = {0};
         unsigned leftovers = 0;
         int r;
@@ -308,11 +342,20 @@ int sup_controller_init(struct sbx_error *err)
         if (sup_run_dirfd < 0)
                 return sbx_fail_errno(err, -errno, "open %s", sup_config.run_dir);
 
+        if (!sup_config.cgroup_root && own_cgroup_is_top(fallback_root, sizeof(fallback_root))) {
+                /* Started from the top of the hierarchy (a login shell on a host without
+                 * systemd's unified delegation, `make run`): our own cgroup is the host's
+                 * root, which we never manage.  Use a "sandboxd" child of it instead, as a
+                 * systemd unit would get /system.slice/sandboxd.service. */
+                log_notice("own cgroup is the cgroup2 root; using %s", fallback_root);
+                sup_config.cgroup_root = fallback_root;
+                fallback = true;
+        }
         r = cg_root_open(sup_config.cgroup_root, sup_config.cgroup_root ? CG_ROOT_CREATE : 0,
                          &sup_cgroot, err);
         if (r < 0)
                 return sbx_error_prefix(err, r, "cgroup root");
-        if (!sup_config.cgroup_root) {
+        if (!sup_config.cgroup_root && !fallback) {
                 /* Our own cgroup (systemd Delegate=yes): move into the supervisor leaf so
                  * the root may hand controllers down (no internal processes). */
                 if (cg_root_move_self_to_supervisor(sup_cgroot, &e) < 0)
