@@ -24,8 +24,9 @@
 
 /* Ring size: 4 MiB holds 32,768 records of 120 bytes + an 8-byte header each
  * (docs/exitwatch.md). */
-#define EXITWATCH_RING_BYTES  (4u << 20)
-#define EXITWATCH_MAX_WATCHED 16384
+#define EXITWATCH_RING_BYTES       (4u << 20)
+#define EXITWATCH_SMALL_RING_BYTES (64u << 10) /* EXITWATCH_SMALL_RING, tests */
+#define EXITWATCH_MAX_WATCHED      16384
 
 enum {
         EXITWATCH_RAW_EXIT = 1,

@@ -285,6 +285,11 @@ static int check_map(int fd, enum bpf_map_type type, uint32_t key_size, uint32_t
         return 0;
 }
 
+static uint32_t ring_bytes(unsigned flags)
+{
+        return flags & EXITWATCH_SMALL_RING ? EXITWATCH_SMALL_RING_BYTES : EXITWATCH_RING_BYTES;
+}
+
 /* Opens a complete, compatible pin set.  Returns 0, or -ENOENT (nothing
  * pinned), -EPROTO (incompatible or partial: reason in *why), -EPERM. */
 static int open_pins(struct exitwatch *ew, const char *pin_dir, unsigned flags, char *why,
@@ -334,7 +339,7 @@ static int open_pins(struct exitwatch *ew, const char *pin_dir, unsigned flags, 
                 snprintf(why, why_len, "incomplete pin set");
                 return -EPROTO;
         }
-        r = check_map(ew->events_fd, BPF_MAP_TYPE_RINGBUF, 0, 0, EXITWATCH_RING_BYTES);
+        r = check_map(ew->events_fd, BPF_MAP_TYPE_RINGBUF, 0, 0, ring_bytes(flags));
         if (r >= 0)
                 r = check_map(ew->watched_fd, BPF_MAP_TYPE_HASH, sizeof(uint64_t), sizeof(uint8_t),
                               EXITWATCH_MAX_WATCHED);
@@ -372,8 +377,8 @@ static bool exit_tp_has_group_dead(void)
         return t && btf_is_func_proto(t) && btf_vlen(t) >= 3;
 }
 
-static int load_and_pin_once(const char *pin_dir, int mode, bool group_dead_arg, bool try_probe,
-                             bool *ret_load_failed, bool *ret_oom, uint32_t *ret_gd,
+static int load_and_pin_once(const char *pin_dir, int mode, uint32_t ring_size, bool group_dead_arg,
+                             bool try_probe, bool *ret_load_failed, bool *ret_oom, uint32_t *ret_gd,
                              struct sbx_error *err)
 {
         _cleanup_(exitwatch_bpf__destroyp) struct exitwatch_bpf *skel = NULL;
@@ -394,6 +399,9 @@ static int load_and_pin_once(const char *pin_dir, int mode, bool group_dead_arg,
         if (!skel)
                 return sbx_fail_errno(err, -errno, "open BPF object");
         skel->rodata->exit_has_group_dead_arg = group_dead_arg;
+        r = bpf_map__set_max_entries(skel->maps.events, ring_size);
+        if (r < 0)
+                return sbx_fail_errno(err, r, "size the ring buffer");
 
         exit_prog = mode == MODE_BTF ? skel->progs.exit_btf : skel->progs.exit_raw;
         oom_prog = mode == MODE_BTF ? skel->progs.oom_btf : skel->progs.oom_raw;
@@ -483,21 +491,21 @@ static int load_and_pin_once(const char *pin_dir, int mode, bool group_dead_arg,
 /* The taskstats_exit probe is optional: some kernels refuse fentry on it
  * (EPERM) or have no kprobes.  Then the exit program falls back to
  * signal->live. */
-static int load_and_pin(const char *pin_dir, int mode, bool group_dead_arg, bool *ret_oom,
-                        uint32_t *ret_gd, struct sbx_error *err)
+static int load_and_pin(const char *pin_dir, int mode, uint32_t ring_size, bool group_dead_arg,
+                        bool *ret_oom, uint32_t *ret_gd, struct sbx_error *err)
 {
         bool load_failed = false;
         int r;
 
         if (!group_dead_arg) {
-                r = load_and_pin_once(pin_dir, mode, false, true, &load_failed, ret_oom, ret_gd,
-                                      err);
+                r = load_and_pin_once(pin_dir, mode, ring_size, false, true, &load_failed, ret_oom,
+                                      ret_gd, err);
                 if (r >= 0 || !load_failed)
                         return r;
                 sbx_error_clear(err);
         }
-        return load_and_pin_once(pin_dir, mode, group_dead_arg, false, &load_failed, ret_oom,
-                                 ret_gd, err);
+        return load_and_pin_once(pin_dir, mode, ring_size, group_dead_arg, false, &load_failed,
+                                 ret_oom, ret_gd, err);
 }
 
 static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, struct sbx_error *err)
@@ -509,7 +517,8 @@ static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, st
         int r;
 
         if (!(flags & EXITWATCH_FORCE_FALLBACK)) {
-                r = load_and_pin(pin_dir, MODE_BTF, group_dead_arg, &oom, &gd, &btf_err);
+                r = load_and_pin(pin_dir, MODE_BTF, ring_bytes(flags), group_dead_arg, &oom, &gd,
+                                 &btf_err);
                 if (r >= 0) {
                         ew->info.fallback = false;
                         goto done;
@@ -520,7 +529,7 @@ static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, st
                 if (r == -EPERM)
                         return unavailable(err, "%s", eperm_reason());
         }
-        r = load_and_pin(pin_dir, MODE_RAW, group_dead_arg, &oom, &gd, &raw_err);
+        r = load_and_pin(pin_dir, MODE_RAW, ring_bytes(flags), group_dead_arg, &oom, &gd, &raw_err);
         if (r < 0) {
                 (void)remove_pins(ew->dir_fd, NULL);
                 if (r == -EPERM)

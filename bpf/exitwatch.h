@@ -79,6 +79,9 @@ enum {
         /* Ignore sched_process_exit's group_dead argument where it exists and
          * learn it as on 6.1 kernels, from a taskstats_exit probe (tests). */
         EXITWATCH_NO_GROUP_DEAD_ARG = 1u << 2,
+        /* A 64 KiB ring (512 records) instead of 4 MiB, to test the drop
+         * counter (tests). */
+        EXITWATCH_SMALL_RING = 1u << 3,
 };
 
 /* Opens the watcher: mounts bpffs at /sys/fs/bpf if absent, creates pin_dir

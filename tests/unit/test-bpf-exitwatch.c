@@ -124,6 +124,13 @@ static void open_watcher(unsigned flags)
         cr_assert_eq(r, 0, "exitwatch_open: %s", err.message);
 }
 
+static void reopen(unsigned flags)
+{
+        exitwatch_close(T.ew);
+        T.ew = NULL;
+        open_watcher(flags);
+}
+
 static void setup(void)
 {
         require_root_bpf_cgroup2();
@@ -424,13 +431,6 @@ Test(exitwatch, thread_exit_is_not_group_exit)
 
 /* The 6.1 way (no group_dead argument on the tracepoint) on any kernel: the
  * taskstats_exit probe, fentry with tp_btf and kprobe with raw_tp. */
-static void reopen(unsigned flags)
-{
-        exitwatch_close(T.ew);
-        T.ew = NULL;
-        open_watcher(flags);
-}
-
 Test(exitwatch, thread_exit_via_taskstats_probe)
 {
         struct cg *c = make_cgroup(NULL);
@@ -634,6 +634,56 @@ Test(exitwatch, burst_of_10000_exits)
         cr_log_info("burst: %zu events received, %llu dropped", got, (unsigned long long)dropped);
         cr_assert_eq(got + dropped, BURST, "received %zu + dropped %llu != %d", got,
                      (unsigned long long)dropped, BURST);
+        free(l.v);
+}
+
+#define OVERFLOW 2000
+
+static int overflow_main(void *arg)
+{
+        for (int i = 0; i < OVERFLOW; i++) {
+                if (vfork_exit(1) < 0)
+                        return 100;
+                while (waitpid(-1, NULL, i % 64 == 63 ? 0 : WNOHANG) > 0)
+                        ;
+        }
+        while (waitpid(-1, NULL, 0) > 0)
+                ;
+        return 0;
+}
+
+/* Nobody consumes while 2,000 processes exit into a 512-record ring: the ones
+ * that did not fit are counted, none is lost silently. */
+Test(exitwatch, full_ring_counts_drops)
+{
+        struct cg *c = make_cgroup(NULL);
+        struct evlist l = {};
+        size_t got = 0;
+        uint64_t dropped;
+        pid_t spawner;
+
+        reopen(EXITWATCH_SMALL_RING);
+        cr_assert(exitwatch_open_info(T.ew)->replaced_pins, "the 4 MiB ring gives way");
+        cr_assert_eq(exitwatch_dropped(T.ew), 0);
+        cr_assert_eq(exitwatch_watch(T.ew, c->id, NULL), 0);
+        exitwatch_close(T.ew); /* down: nobody consumes */
+        T.ew = NULL;
+
+        spawner = spawn(c->fd, overflow_main, NULL);
+        cr_assert_eq(reap(spawner), 0);
+
+        open_watcher(EXITWATCH_SMALL_RING);
+        cr_assert(exitwatch_open_info(T.ew)->reused_pins);
+        pump(T.ew, &l, 0);
+        for (size_t i = 0; i < l.n; i++)
+                if (l.v[i].ppid == spawner || l.v[i].pid == spawner)
+                        got++;
+        dropped = exitwatch_dropped(T.ew);
+        cr_log_info("full ring: %zu received, %llu dropped", got, (unsigned long long)dropped);
+        cr_assert_gt(dropped, 0);
+        cr_assert_leq(got, 512);
+        cr_assert_eq(got + dropped, OVERFLOW + 1, "received %zu + dropped %llu != %d", got,
+                     (unsigned long long)dropped, OVERFLOW + 1);
         free(l.v);
 }
 
