@@ -108,7 +108,8 @@ struct store {
         struct op *q_head, **q_tail; /* submitted, not yet taken */
         struct op *d_head, **d_tail; /* completed, callbacks not yet run */
         bool stop;
-        bool poisoned; /* a batch failed; fail everything until dispatch */
+        bool dispatching; /* the loop is running callbacks */
+        bool poisoned;    /* a batch failed; fail everything until dispatch */
         struct sbx_error poison_err;
         bool broken; /* the log's state is unknown after an I/O error */
         struct sbx_error broken_err;

@@ -531,6 +531,7 @@ int store_dispatch(struct store *s)
                 s->poisoned = false;
         }
         bool compact_done = s->compacting && s->compact_finished;
+        s->dispatching = list != NULL;
         pthread_mutex_unlock(&s->qlock);
 
         while (list) {
@@ -544,6 +545,10 @@ int store_dispatch(struct store *s)
                 op_free(o);
                 n++;
         }
+        pthread_mutex_lock(&s->qlock);
+        s->dispatching = false;
+        pthread_cond_signal(&s->qcond);
+        pthread_mutex_unlock(&s->qlock);
         if (compact_done) {
                 pthread_join(s->compact_thread, NULL);
                 s->compacting = false;
