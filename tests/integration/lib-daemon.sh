@@ -206,7 +206,7 @@ task_create() {
 
 # args_json WORD...: {"args": [...]}
 args_json() {
-        jq -cn '{args: $ARGS.positional}' --args "$@"
+        jq -cn '{args: $ARGS.positional}' --args -- "$@"
 }
 
 # wait_gone PID [TRIES]: until the process is gone (or a zombie).
