@@ -247,6 +247,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         struct sup_sandbox *sb = NULL;
         struct sbx_error e = {0};
         unsigned cg_flags = 0;
+        uint64_t t0 = sbx_now_monotonic_ns(), t_spec, t_cg, t_spawn;
         int r;
 
         r = store_get(sup_store, ns, id, &rec, err);
@@ -259,6 +260,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         r = spec_get(rec, &spec, err);
         if (r < 0)
                 return r;
+        t_spec = sbx_now_monotonic_ns();
 
         r = sup_sandbox_new(ns, id, &sb);
         if (r < 0)
@@ -291,6 +293,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
                 log_warning("sandbox %s/%s: %s", ns, id, w);
         }
         sb->cgroup_id = cg_sandbox_id(sb->cg);
+        t_cg = sbx_now_monotonic_ns();
         if (sup_exitwatch && exitwatch_watch(sup_exitwatch, sb->cgroup_id, &e) < 0)
                 log_warning("sandbox %s/%s: BPF watch: %s", ns, id, e.message);
 
@@ -313,6 +316,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         }
         sb->pid = p.pid;
         sb->pidfd = p.pidfd;
+        t_spawn = sbx_now_monotonic_ns();
         out_fd = safe_close(out_fd); /* the sandbox holds the only write end now */
         sb->started_at = sbx_now_realtime_ns();
         sb->state = SUP_STATE_RUNNING;
@@ -335,8 +339,13 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         r = sup_statefile_write(sb);
         if (r < 0)
                 log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
-        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu", ns, id, (int)sb->pid,
-                 (unsigned long long)sb->cgroup_id);
+        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
+                 "%llu, spawn %llu)",
+                 ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
+                 (unsigned long long)((sbx_now_monotonic_ns() - t0) / 1000),
+                 (unsigned long long)((t_spec - t0) / 1000),
+                 (unsigned long long)((t_cg - t_spec) / 1000),
+                 (unsigned long long)((t_spawn - t_cg) / 1000));
         sup_issue7_on_sandbox_started(sb);
         *ret_sb = sb;
         return 0;
