@@ -211,7 +211,8 @@ int store_get_fd(struct store *s);
 int store_dispatch(struct store *s);
 
 /* Synchronous wrappers for tools and tests: submit, then wait (running
- * store_dispatch(), so other callbacks may run too).  ret may be NULL. */
+ * store_dispatch(), so other callbacks may run too; they may also be called
+ * from inside a callback).  ret may be NULL. */
 int store_create_sync(struct store *s, const struct store_record *rec, struct store_record **ret,
                       struct sbx_error *err);
 int store_update_sync(struct store *s, const char *ns, const struct store_record *rec,

@@ -29,6 +29,12 @@ static void waiter_cb(void *userdata, int result, const struct store_record *rec
 static void wait_once(struct store *s)
 {
         struct pollfd p = {.fd = s->event_fd, .events = POLLIN};
+        /* Called from a callback, we are inside store_dispatch(): let the sync
+         * thread go on without waiting for the rest of those callbacks. */
+        pthread_mutex_lock(&s->qlock);
+        s->dispatching = false;
+        pthread_cond_signal(&s->qcond);
+        pthread_mutex_unlock(&s->qlock);
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
                 ;
         store_dispatch(s);

@@ -458,3 +458,22 @@ Test(store_log, event_fd_signals_completion)
         cr_assert_eq(res, 1);
         store_close(s);
 }
+
+static struct store *nested_store;
+static int nested_result = 1;
+static void nested_cb(void *u, int r, const struct store_record *rec, const struct sbx_error *e)
+{
+        _cleanup_store_record_ struct store_record *n = mk_record("default", "inner", 10);
+        nested_result = store_create_sync(nested_store, n, NULL, NULL);
+}
+
+Test(store_log, sync_call_from_a_callback)
+{
+        nested_store = open_ok(dir, 0);
+        _cleanup_store_record_ struct store_record *r = mk_record("default", "outer", 10);
+        cr_assert_eq(store_create(nested_store, r, nested_cb, NULL, NULL), 0);
+        store_flush(nested_store);
+        cr_assert_eq(nested_result, 0);
+        cr_assert_eq(store_get(nested_store, "default", "inner", NULL, NULL), 0);
+        store_close(nested_store);
+}
