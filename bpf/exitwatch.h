@@ -57,8 +57,10 @@ struct exitwatch_event {
         pid_t ppid; /* tgid of the (real) parent; 0 when unknown */
         /* EXIT: the wait status (decode with WIFEXITED/WEXITSTATUS/WIFSIGNALED/
          * WTERMSIG).  For a group_dead event it is what waitpid() on the process
-         * reports (the group exit code, or the leader's code); for a thread it
-         * is that thread's code.  OOM: 0. */
+         * reports on the running kernel (the group exit code after exit_group() or
+         * a fatal signal; when threads exit one by one, the leader's code, or on
+         * newer kernels the last thread's); for a thread it is that thread's code.
+         * OOM: 0. */
         int exit_status;
         /* EXIT: the last thread of the thread group exited — the process is gone
          * (the leader may have exited earlier, as its own thread event). */
