@@ -9,3 +9,9 @@ $(BUILD)/sandboxctl: $(cli_OBJS) $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(cli_OBJS) $(BUILD)/libcommon.a $(SBX_LDFLAGS) $(cli_LIBS) -o $@
 PROGRAMS += $(BUILD)/sandboxctl
+
+# A slow-loris client for tests/integration (built with everything, so the suite finds it).
+$(BUILD)/tests/integration/slowclient: tests/integration/slowclient.c
+	@mkdir -p $(@D)
+	$(CC) $(SBX_CFLAGS) $< $(SBX_LDFLAGS) -o $@
+PROGRAMS += $(BUILD)/tests/integration/slowclient
