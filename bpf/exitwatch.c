@@ -167,6 +167,7 @@ static bool path_on_bpffs(const char *path)
  * bpffs is an empty, root-only (mode 0700) filesystem at its standard place. */
 static int ensure_bpffs(const char *pin_dir, struct sbx_error *err)
 {
+        _cleanup_close_ int lock_fd = -EBADF;
         size_t n = strlen(BPFFS_ROOT);
 
         if (strncmp(pin_dir, BPFFS_ROOT, n) != 0 || (pin_dir[n] != '/' && pin_dir[n] != 0))
@@ -175,6 +176,16 @@ static int ensure_bpffs(const char *pin_dir, struct sbx_error *err)
                 return 0;
         if (mkdir(BPFFS_ROOT, 0700) < 0 && errno != EEXIST)
                 return sbx_fail_errno(err, -errno, "mkdir %s", BPFFS_ROOT);
+        /* Two openers racing here (tests run in parallel on a fresh machine)
+         * would stack two mounts, hiding the first one's pins: serialise on the
+         * directory under the mount point, and look again once we hold it. */
+        lock_fd = open(BPFFS_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock_fd < 0)
+                return sbx_fail_errno(err, -errno, "open %s", BPFFS_ROOT);
+        if (flock(lock_fd, LOCK_EX) < 0)
+                return sbx_fail_errno(err, -errno, "lock %s", BPFFS_ROOT);
+        if (path_on_bpffs(BPFFS_ROOT))
+                return 0;
         if (mount("bpf", BPFFS_ROOT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
                 if (errno == EPERM)
                         return unavailable(err, "cannot mount bpffs at %s (not privileged)",
