@@ -20,3 +20,10 @@ $(BUILD)/tests/isolation-probe: tests/unit/isolation-probe.c
 	$(ISO_INIT_CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Wall -Wextra $< -o $@
 PROGRAMS += $(BUILD)/tests/isolation-probe
 
+
+# Benchmark: spawn → exit of /bin/true vs a raw clone3 floor (docs/benchmarks.md).
+$(BUILD)/bench/bin/spawn: $(BUILD)/bench/spawn/bench-spawn.o $(BUILD)/libisolation.a \
+		$(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(filter %.o %.a,$^) $(SBX_LDFLAGS) $(isolation_LIBS) -o $@
+BENCHES += $(BUILD)/bench/bin/spawn
