@@ -172,7 +172,9 @@ export PATH=/bin:/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /tmp stays on the initramfs (already RAM): a tmpfs there would hide files copied
+# in from a host path under /tmp (a checkout in /tmp, mktemp build dirs).
+chmod 1777 /tmp
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
