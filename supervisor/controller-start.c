@@ -122,7 +122,7 @@ static int spec_get(const struct store_record *rec, struct spec_cache **ret, str
         r = iso_config_parse((const char *)rec->spec.value, rec->spec.value_len, &c->config, err);
         if (r < 0) {
                 cache_entry_free(c);
-                return sbx_error_prefix(err, r, "spec");
+                return r; /* the message names the JSON path ("spec: ...", "process.args: ...") */
         }
         r = cg_resources_parse(iso_config_resources(c->config), &c->resources, err);
         if (r < 0) {

@@ -17,12 +17,12 @@ PROGRAMS += $(BUILD)/sandboxd
 
 # Unit tests of the supervisor's pure pieces (tests/unit/test-supervisor-*.c), linked
 # against the supervisor objects they test.  The Makefile adds EXTRA_UNIT_BINS to UNIT_BINS.
-supervisor_TEST_OBJS := $(BUILD)/supervisor/json.o
+supervisor_TEST_OBJS := $(BUILD)/supervisor/json.o $(BUILD)/supervisor/record-json.o
 $(BUILD)/tests/unit/test-supervisor-%: tests/unit/test-supervisor-%.c $(supervisor_TEST_OBJS) \
-		$(BUILD)/libcommon.a
+		$(BUILD)/libstore.a $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(supervisor_TEST_OBJS) $(BUILD)/libcommon.a \
-		$(SBX_LDFLAGS) $(supervisor_LIBS) -lcriterion -o $@
+	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(supervisor_TEST_OBJS) $(BUILD)/libstore.a \
+		$(BUILD)/libcommon.a $(SBX_LDFLAGS) $(store_LIBS) $(supervisor_LIBS) -lcriterion -o $@
 EXTRA_UNIT_BINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
 	$(wildcard tests/unit/test-supervisor-*.c))
 

@@ -308,7 +308,13 @@ int sup_store_init(struct sbx_error *err);
 /* Waits for the writes in flight and runs their callbacks (daemon shutdown). */
 void sup_store_flush(void);
 void sup_store_done(void);
+/* The record as the API shows it (record-json.c). */
 json_t *sup_record_json(const struct store_record *rec);
+/* A record from a Create (create: id and runtime.name required) or Update body (path_id:
+ * the id in the URL, which a body id must equal).  Strict: unknown fields, wrong types,
+ * bad base64 are -EINVAL naming the field. */
+int sup_record_parse(const json_t *j, const char *ns, const char *path_id, bool create,
+                     struct store_record **ret, struct sbx_error *err);
 int sup_controller_init(struct sbx_error *err);
 void sup_controller_done(void);
 
