@@ -481,3 +481,29 @@ Test(cgroups, move_self_to_supervisor_leaf)
         (void)err;
         t_assert_nothing_left();
 }
+
+static int child_open_own_root(void *arg)
+{
+        const char *want = arg;
+        struct cg_root *r = NULL;
+        if (cg_root_open(NULL, 0, &r, NULL) < 0)
+                return 2;
+        int ok = strcmp(cg_root_path(r), want) == 0;
+        cg_root_free(r);
+        return ok ? 0 : 3;
+}
+
+Test(cgroups, null_root_is_our_own_cgroup)
+{
+        T_REQUIRE_ROOT();
+        /* A process living in <root>/daemon (as under systemd's Delegate=yes) opens
+         * that cgroup as its root. */
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/daemon", t_root_path);
+        cr_assert_eq(mkdir(p, 0755), 0);
+        int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        struct t_child c = t_spawn(fd, child_open_own_root, p);
+        cr_assert_eq(t_wait(&c), 0, "cg_root_open(NULL) in %s", p);
+        close(fd);
+}
