@@ -112,7 +112,9 @@ enum {
  * need, writes the limits on <id>/ and attaches the device program.  res may be NULL
  * (no limits, default device rules).  -EEXIST if the sandbox cgroup exists; -EBUSY
  * ("memory controller is bound to a cgroup v1 hierarchy") when a controller is
- * missing and CG_BEST_EFFORT is not given.  On failure nothing is left behind. */
+ * missing and CG_BEST_EFFORT is not given; -EINVAL for an invalid name or a value the
+ * kernel rejects (naming file and value).  The device program is loaded once per
+ * distinct rule list and cached in r.  On failure nothing is left behind. */
 int cg_sandbox_create(struct cg_root *r, const char *ns, const char *id,
                       const struct cg_resources *res, unsigned flags, struct cg_sandbox **ret,
                       struct sbx_error *err);
@@ -133,7 +135,8 @@ const char *const *cg_sandbox_skipped(const struct cg_sandbox *sb);
 
 /* O_PATH|O_DIRECTORY fd of the init/ leaf for clone3(CLONE_INTO_CGROUP). Owned by sb. */
 int cg_sandbox_init_fd(const struct cg_sandbox *sb);
-/* O_PATH|O_DIRECTORY fd of <id>/. Owned by sb. */
+/* O_RDONLY|O_DIRECTORY fd of <id>/ (a real open file, as BPF_PROG_ATTACH needs). Owned
+ * by sb. */
 int cg_sandbox_fd(const struct cg_sandbox *sb);
 /* cgroup id of <id>/: the inode number of the directory, which is what BPF sees
  * (bpf_get_current_ancestor_cgroup_id() at <id>'s level for any process inside;
