@@ -26,6 +26,16 @@ $(BUILD)/tests/unit/test-supervisor-%: tests/unit/test-supervisor-%.c $(supervis
 EXTRA_UNIT_BINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
 	$(wildcard tests/unit/test-supervisor-*.c))
 
+# libFuzzer target for request bodies (make fuzz): tests/fuzz/fuzz-supervisor-*.c.
+ifeq ($(FUZZ),1)
+$(BUILD)/tests/fuzz/fuzz-supervisor-%: tests/fuzz/fuzz-supervisor-%.c $(supervisor_TEST_OBJS) \
+		$(BUILD)/libstore.a $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SBX_CFLAGS) -fsanitize=fuzzer $< $(supervisor_TEST_OBJS) $(BUILD)/libstore.a \
+		$(BUILD)/libcommon.a $(SBX_LDFLAGS) -fsanitize=fuzzer $(store_LIBS) -ljansson -o $@
+fuzz-build: $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz-supervisor-*.c))
+endif
+
 # make run: what a person types first.  Installs what is missing, builds, and runs the
 # daemon in the foreground with the default paths (stop it with Ctrl-C; sandboxes keep
 # running).
