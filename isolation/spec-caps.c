@@ -88,8 +88,10 @@ int iso_caps_parse(const json_t *caps, const char *path, struct iso_caps *ret,
         if (ret->effective & ~ret->permitted)
                 return iso_json_path_error(err, sub, "must be a subset of permitted");
         snprintf(sub, sizeof(sub), "%s.ambient", path);
-        if (ret->ambient & ~(ret->permitted & ret->inheritable))
-                return iso_json_path_error(err, sub,
-                                           "must be a subset of permitted and inheritable");
+        if (ret->ambient & ~ret->permitted)
+                return iso_json_path_error(err, sub, "must be a subset of permitted");
+        /* The kernel raises an ambient capability only if it is inheritable too; stock
+         * configs (crun spec, runc spec) list ambient without inheritable and mean it. */
+        ret->inheritable |= ret->ambient;
         return 0;
 }

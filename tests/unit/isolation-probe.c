@@ -6,7 +6,7 @@
  *
  *   pid | hostname | mounts | caps | ifaces | procs | rlimit | uid | fds |
  *   exe-write | orphan | syscall-unshare | syscall-getppid | exit N | kill-self |
- *   read PATH | write PATH
+ *   read PATH | cat PATH | write PATH
  */
 #include <dirent.h>
 #include <errno.h>
@@ -173,6 +173,14 @@ int main(int argc, char **argv)
                        : n < 0 ? strerrorname_np(errno)
                                : "ok",
                        n);
+        } else if (strcmp(cmd, "cat") == 0 && argc > 2) {
+                char buf[256];
+                int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+                if (n < 0)
+                        printf("%s\n", strerrorname_np(errno));
+                else
+                        fwrite(buf, 1, (size_t)n, stdout);
         } else if (strcmp(cmd, "write") == 0 && argc > 2) {
                 int fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 printf("%s\n", fd < 0 ? strerrorname_np(errno) : "ok");

@@ -7,6 +7,7 @@
 #include "isolation/isolation.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -501,6 +502,111 @@ Test(isolation_spawn, task_joins_the_sandbox)
 
         syscall(SYS_pidfd_send_signal, init.pidfd, SIGTERM, NULL, 0);
         cr_expect_eq(wait_status(&init), 0);
+}
+
+Test(isolation_spawn, sysctl_and_oom_score_adj)
+{
+        char out[256];
+
+        need_root();
+        probe_ok("{\"linux\": {\"sysctl\": {\"net.ipv4.ip_unprivileged_port_start\": \"77\"}}}",
+                 "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", out, sizeof(out));
+        cr_expect_str_eq(out, "77\n");
+        probe_ok("{\"process\": {\"oomScoreAdj\": 123}}", "cat", "/proc/self/oom_score_adj", out,
+                 sizeof(out));
+        cr_expect_str_eq(out, "123\n");
+}
+
+static int count_fds(void)
+{
+        int n = 0;
+        for (int fd = 0; fd < 1024; fd++)
+                n += fcntl(fd, F_GETFD) >= 0;
+        return n;
+}
+
+Test(isolation_spawn, parent_keeps_no_fd_and_errors_reap_the_child)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        char *ok[] = {"/bin/true", NULL}, *bad[] = {"/nonexistent", NULL};
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        struct sbx_error err = {};
+        struct iso_process p;
+        json_t *spec = spec_with(NULL);
+        int before;
+
+        need_root();
+        cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+        json_decref(spec);
+        o.args = ok;
+        cr_assert_eq(iso_spawn(c, &o, &p, &err), 0, "%s", err.message); /* makes the memfd */
+        cr_expect_eq(wait_status(&p), 0);
+        before = count_fds();
+        cr_assert_eq(iso_spawn(c, &o, &p, &err), 0, "%s", err.message);
+        cr_expect_eq(wait_status(&p), 0);
+        o.args = bad;
+        cr_assert_lt(iso_spawn(c, &o, &p, &err), 0);
+        cr_expect_eq(count_fds(), before);
+        /* The failed sandbox was reaped: no child is left to wait for. */
+        cr_expect_eq(waitpid(-1, NULL, WNOHANG), -1);
+        cr_expect_eq(errno, ECHILD);
+}
+
+/* A stock `crun spec` (terminal off, the host root): ambient capabilities without
+ * inheritable, rlimits, the cgroup mount, resources for cgroups/. */
+Test(isolation_spawn, stock_crun_spec_runs)
+{
+        static const char spec[] =
+                "{\"ociVersion\": \"1.0.0\", \"process\": {\"terminal\": false, \"user\": "
+                "{\"uid\": 0, \"gid\": 0}, \"args\": [\"" PROBE "\", \"caps\"], \"env\": "
+                "[\"PATH=/usr/bin:/bin\", \"TERM=xterm\"], \"cwd\": \"/\", \"capabilities\": {"
+                "\"bounding\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], "
+                "\"effective\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], "
+                "\"permitted\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], "
+                "\"ambient\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]}, "
+                "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024}], "
+                "\"noNewPrivileges\": true}, \"root\": {\"path\": \"/\", \"readonly\": true}, "
+                "\"hostname\": \"crun\", \"mounts\": ["
+                "{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}, "
+                "{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", "
+                "\"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]}, "
+                "{\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\", "
+                "\"options\": [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", "
+                "\"mode=0620\", \"gid=5\"]}, "
+                "{\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\", "
+                "\"options\": [\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", "
+                "\"size=65536k\"]}, "
+                "{\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\", "
+                "\"options\": [\"nosuid\", \"noexec\", \"nodev\"]}, "
+                "{\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\", "
+                "\"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]}, "
+                "{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": "
+                "\"cgroup\", \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", "
+                "\"ro\"]}], "
+                "\"linux\": {\"resources\": {\"devices\": [{\"allow\": false, \"access\": "
+                "\"rwm\"}]}, \"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\"}, "
+                "{\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": \"cgroup\"}, "
+                "{\"type\": \"mount\"}], \"maskedPaths\": [\"/proc/acpi\", \"/proc/kcore\", "
+                "\"/proc/keys\", \"/sys/firmware\"], \"readonlyPaths\": [\"/proc/bus\", "
+                "\"/proc/sys\"]}}";
+        struct sbx_error err = {};
+        json_error_t je;
+        char out[512];
+        int status = -1;
+        json_t *j;
+
+        need_root();
+        j = json_loads(spec, 0, &je);
+        cr_assert_not_null(j, "%s", je.text);
+        cr_assert_eq(run(j, NULL, out, sizeof(out), &status, &err), 0, "%s", err.message);
+        cr_expect_eq(status, 0);
+        cr_expect_str_eq(out, "CapInh:\t0000000020000420\n"
+                              "CapPrm:\t0000000020000420\n"
+                              "CapEff:\t0000000020000420\n"
+                              "CapBnd:\t0000000020000420\n"
+                              "CapAmb:\t0000000020000420\n"
+                              "NoNewPrivs:\t1\n"
+                              "Seccomp:\t2\n");
 }
 
 /* ---- error cases, each with its exact message --------------------------------------------- */
