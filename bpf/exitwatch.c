@@ -69,9 +69,6 @@ struct exitwatch {
         void *userdata;
 };
 
-static const char *const pin_names[] = {"version",   "events",   "watched",        "stats",
-                                        "link-exit", "link-oom", "link-group-dead"};
-
 static const char *gd_source_name(uint32_t gd)
 {
         switch (gd) {
@@ -250,6 +247,7 @@ static int remove_pins(int dir_fd, struct sbx_error *err)
         if (!d)
                 return sbx_fail_errno(err, -errno, "read pin directory");
         TAKE_FD(fd);
+        rewinddir(d); /* the dup shares its offset with dir_fd */
         while ((de = readdir(d))) {
                 if (de->d_type == DT_DIR)
                         continue;
@@ -262,13 +260,25 @@ static int remove_pins(int dir_fd, struct sbx_error *err)
         return r;
 }
 
+/* Pinned objects (any non-directory entry) in the directory. */
 static int count_pins(int dir_fd)
 {
+        _cleanup_close_ int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        struct dirent *de;
+        DIR *d;
         int n = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(pin_names); i++)
-                if (faccessat(dir_fd, pin_names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d)
+                return 0;
+        TAKE_FD(fd);
+        rewinddir(d); /* the dup shares its offset with dir_fd */
+        while ((de = readdir(d)))
+                if (de->d_type != DT_DIR)
                         n++;
+        closedir(d);
         return n;
 }
 
