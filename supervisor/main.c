@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -279,6 +280,15 @@ int main(int argc, char **argv)
                 return r < 0 ? 2 : 0;
         if (geteuid() != 0)
                 log_warning("not running as root: starting sandboxes will fail");
+
+        /* Each running sandbox holds a handful of fds (pidfd, log pipe and file, run and
+         * cgroup directories): raise the soft limit to the hard one, as systemd does for
+         * its own services, so a thousand sandboxes fit.  Sandboxes get the spec's rlimits. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
 
         r = mkdir_p(sup_config.run_dir, 0755);
         if (r < 0) {
