@@ -308,6 +308,16 @@ int main(void)
         qsort(to_tp, N_LAT, sizeof(uint64_t), cmp_u64);
         qsort(spin, N_LAT, sizeof(uint64_t), cmp_u64);
         qsort(tp_to_user, N_LAT, sizeof(uint64_t), cmp_u64);
+        char load[64] = "?";
+        FILE *lf = fopen("/proc/loadavg", "re");
+        if (lf) {
+                if (fgets(load, sizeof(load), lf))
+                        load[strcspn(load, " ")] = 0;
+                fclose(lf);
+        }
+        printf("Machine: %ld CPUs, 1-min load average %s at the end of the run (the figures "
+               "below are scheduling-sensitive).\n\n",
+               sysconf(_SC_NPROCESSORS_ONLN), load);
         printf("%d exits, one at a time (`_exit()` in the child → callback in the parent, "
                "blocked in epoll). Fallback programs: %s.\n\n",
                N_LAT, exitwatch_open_info(ew)->fallback ? "yes (raw_tp)" : "no (tp_btf)");
