@@ -45,6 +45,13 @@ int http_request(struct http_conn *c, const char *method, const char *target, co
                  size_t body_len, http_sink_t sink, void *userdata, struct http_response *ret,
                  struct sbx_error *err);
 
+/* The two halves of http_request(), for a client that acts between sending a request and
+ * reading its answer (the benchmark's Wait latency).  No reconnect-and-retry. */
+int http_send(struct http_conn *c, const char *method, const char *target, const char *body,
+              size_t body_len, struct sbx_error *err);
+int http_recv(struct http_conn *c, const char *method, http_sink_t sink, void *userdata,
+              struct http_response *ret, struct sbx_error *err);
+
 void http_response_free(struct http_response *r);
 
 /* Appends s percent-encoded for a query value to the string at *buf (heap). */

@@ -367,3 +367,33 @@ int http_append_escaped(char **buf, const char *s)
         *o = '\0';
         return 0;
 }
+
+int http_send(struct http_conn *c, const char *method, const char *target, const char *body,
+              size_t body_len, struct sbx_error *err)
+{
+        if (c->fd < 0 || !c->keep_alive) {
+                int fd;
+
+                c->fd = safe_close(c->fd);
+                fd = dial(c->path, err);
+                if (fd < 0)
+                        return fd;
+                c->fd = fd;
+                c->rpos = c->rlen = 0;
+        }
+        return send_request(c, method, target, body, body_len, err);
+}
+
+int http_recv(struct http_conn *c, const char *method, http_sink_t sink, void *userdata,
+              struct http_response *ret, struct sbx_error *err)
+{
+        int r;
+
+        *ret = (struct http_response){0};
+        r = read_response(c, method, sink, userdata, ret, err);
+        if (r < 0) {
+                c->fd = safe_close(c->fd);
+                c->keep_alive = false;
+        }
+        return r;
+}
