@@ -449,8 +449,11 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
                 CHECK(setresgid(0, 0, 0), ISO_STEP_GID, 0);
                 CHECK(setresuid(0, 0, 0), ISO_STEP_UID, 0);
         }
+        /* A joined pid namespace was entered by the parent (for this child's birth). */
         for (size_t i = 0; i < c->n_joins; i++)
-                CHECK(setns(ctx->join_fds[i], (int)c->joins[i].flag), ISO_STEP_SETNS, (int)i);
+                if (c->joins[i].flag != CLONE_NEWPID)
+                        CHECK(setns(ctx->join_fds[i], (int)c->joins[i].flag), ISO_STEP_SETNS,
+                              (int)i);
 
         if (ctx->task)
                 CHECK(setns(ctx->task_pidfd, ctx->task_join), ISO_STEP_SETNS, 0);

@@ -261,6 +261,7 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
               struct iso_process *ret_process, struct sbx_error *err)
 {
         struct iso_spawn_opts dflt = ISO_SPAWN_OPTS_INIT;
+        _cleanup_close_ int own_pidns = -EBADF;
         struct spawn_fds f;
         int pidfd = -1, init_fd, r;
         pid_t pid;
@@ -292,13 +293,29 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
         };
 
+        /* A pid namespace given by path is entered by children only: switch our
+         * pid_for_children to it for this one clone3, and back. */
+        for (size_t i = 0; i < c->n_joins; i++)
+                if (c->joins[i].flag == CLONE_NEWPID) {
+                        own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                        if (own_pidns < 0) {
+                                r = sbx_fail_errno(err, -errno, "opening /proc/self/ns/pid");
+                                goto out;
+                        }
+                        if (setns(f.joins[i], CLONE_NEWPID) < 0) {
+                                r = sbx_fail_errno(err, -errno, "setns %s", c->joins[i].path);
+                                goto out;
+                        }
+                }
         pid = sbx_clone3(&ca, sizeof(ca));
+        if (pid == 0)
+                iso_child_main(c, &proc, &ctx);
+        if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0)
+                abort(); /* cannot happen: our own pid namespace is always enterable */
         if (pid < 0) {
                 r = sbx_fail_errno(err, -errno, "clone3");
                 goto out;
         }
-        if (pid == 0)
-                iso_child_main(c, &proc, &ctx);
 
         f.sp[1] = safe_close(f.sp[1]);
         if (c->ns_new & CLONE_NEWUSER) {

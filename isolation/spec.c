@@ -465,7 +465,7 @@ static int namespaces_parse(const json_t *a, struct iso_config *c, struct sbx_er
                         if (!json_is_string(p) || json_string_value(p)[0] != '/')
                                 return iso_json_path_error(err, strcat(sub, ".path"),
                                                            "must be an absolute path");
-                        if (ns_types[k].flag & (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUSER))
+                        if (ns_types[k].flag & (CLONE_NEWNS | CLONE_NEWUSER))
                                 return iso_json_path_error(
                                         err, strcat(sub, ".path"),
                                         "joining an existing %s namespace is not supported", type);

@@ -402,6 +402,28 @@ Test(isolation_spawn, sigterm_to_init_is_forwarded)
         cr_expect_eq(wait_status(&p), 128 + SIGTERM);
 }
 
+Test(isolation_spawn, namespaces_with_a_path_are_joined)
+{
+        struct iso_process a;
+        char patch[512], out[256];
+
+        need_root();
+        spawn_paused("{\"hostname\": \"first\"}", -1, &a);
+        snprintf(patch, sizeof(patch),
+                 "{\"hostname\": \"\", \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, "
+                 "{\"type\": \"pid\", \"path\": \"/proc/%d/ns/pid\"}, {\"type\": \"uts\", "
+                 "\"path\": \"/proc/%d/ns/uts\"}, {\"type\": \"network\", \"path\": "
+                 "\"/proc/%d/ns/net\"}]}}",
+                 (int)a.pid, (int)a.pid, (int)a.pid);
+        /* The second sandbox's init is pid 2 in the first one's pid namespace. */
+        probe_ok(patch, "pid", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "3 2\n");
+        probe_ok(patch, "hostname", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "first\n");
+        cr_assert_eq(syscall(SYS_pidfd_send_signal, a.pidfd, SIGTERM, NULL, 0), 0);
+        cr_expect_eq(wait_status(&a), 0);
+}
+
 Test(isolation_spawn, user_namespace_maps_uid_0)
 {
         struct iso_process p;

@@ -116,9 +116,9 @@ Test(isolation_spec, namespace_errors)
                 "linux.namespaces[1]: duplicate namespace type \"mount\"");
         expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}",
                      "linux.namespaces: a new mount namespace is required (pivot_root)");
-        expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"pid\", "
-                     "\"path\": \"/proc/1/ns/pid\"}]}}",
-                     "linux.namespaces[1].path: joining an existing pid namespace is not "
+        expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"mount\", "
+                     "\"path\": \"/proc/1/ns/mnt\"}]}}",
+                     "linux.namespaces[0].path: joining an existing mount namespace is not "
                      "supported");
         expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}}",
                      "hostname: needs a new uts namespace");
