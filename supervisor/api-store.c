@@ -59,8 +59,16 @@ static void on_store_done(void *userdata, int result, const struct store_record 
         struct store_op *op = userdata;
         struct sup_request *r = op->r;
 
-        if (result >= 0)
+        if (result >= 0) {
+                log_info("sandbox %s/%s: %s", op->ns, rec ? rec->id : op->id,
+                         op->status == MHD_HTTP_CREATED      ? "created"
+                         : op->status == MHD_HTTP_NO_CONTENT ? "deleted"
+                                                             : "updated");
                 sup_issue7_store_event(op->status, rec, op->ns, op->id);
+        } else {
+                log_warning("sandbox %s/%s: store write failed: %s", op->ns, op->id,
+                            err ? err->message : strerror(-result));
+        }
         if (r) {
                 r->store_op = NULL;
                 r->on_done = NULL;
@@ -109,7 +117,6 @@ void sup_api_create(struct sup_request *r)
                 submit_failed(r, op, &err);
                 return;
         }
-        log_info("sandbox %s/%s: create submitted", r->ns, rec->id);
         sup_request_suspend(r);
 }
 
@@ -222,7 +229,6 @@ static void delete_record(struct sup_request *r)
                 submit_failed(r, op, &err);
                 return;
         }
-        log_info("sandbox %s/%s: delete submitted", r->ns, r->id);
         sup_request_suspend(r);
 }
 
