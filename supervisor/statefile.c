@@ -17,16 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-char *sup_statefile_format(const struct sup_sandbox *sb)
+/* Formats into buf; returns the length, or -ENAMETOOLONG when it does not fit. */
+static int format_into(const struct sup_sandbox *sb, char *buf, size_t size)
 {
         char created[SBX_RFC3339_MAX] = "", started[SBX_RFC3339_MAX] = "",
-             exited[SBX_RFC3339_MAX] = "", status[16] = "", netns[4096] = "";
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+             exited[SBX_RFC3339_MAX] = "", status[16] = "";
+        int n;
 
-        if (!f)
-                return NULL;
         if (sb->created_at)
                 sbx_format_rfc3339(sb->created_at, created);
         if (sb->started_at)
@@ -35,38 +32,45 @@ char *sup_statefile_format(const struct sup_sandbox *sb)
                 sbx_format_rfc3339(sb->exited_at, exited);
                 snprintf(status, sizeof(status), "%d", sb->exit_status);
         }
-        if (sb->netns_mounted)
-                snprintf(netns, sizeof(netns), "%s/%s/%s/netns", sup_config.run_dir, sb->ns,
-                         sb->id);
-        fprintf(f,
-                "ID=%s\nNAMESPACE=%s\nSTATE=%s\nPID=%d\nSTART_TIME=%llu\nCGROUP=%s\n"
-                "CGROUP_ID=%llu\nCREATED_AT=%s\nSTARTED_AT=%s\nEXITED_AT=%s\nEXIT_STATUS=%s\n"
-                "OOM_KILLED=%d\nNETNS=%s\nLOG=%s/%s/%s/log\n",
-                sb->id, sb->ns, sup_state_name(sb->state), (int)sb->pid,
-                (unsigned long long)sb->start_time, sb->cg ? cg_sandbox_path(sb->cg) : "",
-                (unsigned long long)sb->cgroup_id, created, started, exited, status,
-                sb->oom_killed ? 1 : 0, netns, sup_config.run_dir, sb->ns, sb->id);
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
+        n = snprintf(buf, size,
+                     "ID=%s\nNAMESPACE=%s\nSTATE=%s\nPID=%d\nSTART_TIME=%llu\nCGROUP=%s\n"
+                     "CGROUP_ID=%llu\nCREATED_AT=%s\nSTARTED_AT=%s\nEXITED_AT=%s\n"
+                     "EXIT_STATUS=%s\nOOM_KILLED=%d\nNETNS=%s%s%s%s%s%s\nLOG=%s/%s/%s/log\n",
+                     sb->id, sb->ns, sup_state_name(sb->state), (int)sb->pid,
+                     (unsigned long long)sb->start_time, sb->cg ? cg_sandbox_path(sb->cg) : "",
+                     (unsigned long long)sb->cgroup_id, created, started, exited, status,
+                     sb->oom_killed ? 1 : 0, sb->netns_mounted ? sup_config.run_dir : "",
+                     sb->netns_mounted ? "/" : "", sb->netns_mounted ? sb->ns : "",
+                     sb->netns_mounted ? "/" : "", sb->netns_mounted ? sb->id : "",
+                     sb->netns_mounted ? "/netns" : "", sup_config.run_dir, sb->ns, sb->id);
+        if (n < 0 || (size_t)n >= size)
+                return -ENAMETOOLONG;
+        return n;
 }
 
+char *sup_statefile_format(const struct sup_sandbox *sb)
+{
+        char buf[16384];
+
+        return format_into(sb, buf, sizeof(buf)) < 0 ? NULL : strdup(buf);
+}
+
+/* On every state change, so no allocation: the text is built on the stack. */
 int sup_statefile_write(const struct sup_sandbox *sb)
 {
-        _cleanup_free_ char *text = sup_statefile_format(sb);
+        char text[16384];
         _cleanup_close_ int fd = -EBADF;
-        int r;
+        int n, r;
 
-        if (!text)
-                return -ENOMEM;
         if (sb->run_dirfd < 0)
                 return -EBADF;
+        n = format_into(sb, text, sizeof(text));
+        if (n < 0)
+                return n;
         fd = openat(sb->run_dirfd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
-        r = sbx_write_all(fd, text, strlen(text));
+        r = sbx_write_all(fd, text, (size_t)n);
         if (r < 0)
                 return r;
         fd = safe_close(fd);
