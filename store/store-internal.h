@@ -106,6 +106,9 @@ struct store {
         pthread_mutex_t qlock;
         pthread_cond_t qcond;
         struct op *q_head, **q_tail; /* submitted, not yet taken */
+        size_t q_len;
+        size_t last_batch;           /* sync thread */
+        uint64_t last_sync_ns;       /* sync thread */
         struct op *d_head, **d_tail; /* completed, callbacks not yet run */
         bool stop;
         bool dispatching; /* the loop is running callbacks */

@@ -331,6 +331,7 @@ static int submit(struct store *s, struct op *o, struct sbx_error *err)
         pthread_mutex_lock(&s->qlock);
         *s->q_tail = o;
         s->q_tail = &o->next;
+        s->q_len++;
         pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
         return 0;
@@ -528,6 +529,7 @@ int store_dispatch(struct store *s)
                 *tail = s->q_head;
                 s->q_head = NULL;
                 s->q_tail = &s->q_head;
+                s->q_len = 0;
                 s->poisoned = false;
         }
         bool compact_done = s->compacting && s->compact_finished;
