@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -422,6 +423,38 @@ Test(isolation_spawn, namespaces_with_a_path_are_joined)
         cr_expect_str_eq(out, "first\n");
         cr_assert_eq(syscall(SYS_pidfd_send_signal, a.pidfd, SIGTERM, NULL, 0), 0);
         cr_expect_eq(wait_status(&a), 0);
+}
+
+Test(isolation_spawn, netns_bind_and_namespace_inodes)
+{
+        char dir[] = "/tmp/iso-test-netns-XXXXXX", path[64], nspath[64];
+        struct iso_ns_inodes ino = {};
+        struct sbx_error err = {};
+        struct iso_process p;
+        struct stat a, b;
+
+        need_root();
+        spawn_paused(NULL, -1, &p);
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/netns", dir);
+        cr_assert_eq(iso_netns_bind(&p, path, &err), 0, "%s", err.message);
+        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)p.pid);
+        cr_assert_eq(stat(path, &a), 0);
+        cr_assert_eq(stat(nspath, &b), 0);
+        cr_expect_eq(a.st_ino, b.st_ino);
+        cr_expect_eq(a.st_dev, b.st_dev);
+
+        cr_assert_eq(iso_ns_inodes(p.pid, &ino), 0);
+        cr_expect_eq(ino.net, (uint64_t)b.st_ino);
+        cr_assert_eq(stat("/proc/self/ns/pid", &b), 0);
+        cr_expect_neq(ino.pid, (uint64_t)b.st_ino); /* its own pid namespace */
+        cr_expect_neq(ino.mnt, 0);
+
+        cr_expect_eq(umount2(path, MNT_DETACH), 0);
+        unlink(path);
+        rmdir(dir);
+        syscall(SYS_pidfd_send_signal, p.pidfd, SIGTERM, NULL, 0);
+        cr_expect_eq(wait_status(&p), 0);
 }
 
 Test(isolation_spawn, user_namespace_maps_uid_0)
