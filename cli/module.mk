@@ -15,3 +15,12 @@ $(BUILD)/tests/integration/slowclient: tests/integration/slowclient.c
 	@mkdir -p $(@D)
 	$(CC) $(SBX_CFLAGS) $< $(SBX_LDFLAGS) -o $@
 PROGRAMS += $(BUILD)/tests/integration/slowclient
+
+# bench/start: the lifecycle through the API against the clone3 floor, crun, runc, bwrap and
+# unshare, concurrency, exit → Wait latency, Status throughput, memory (docs/benchmarks.md).
+# It drives the daemon with sandboxctl's HTTP client (cli/http.c).
+$(BUILD)/bench/bin/start: bench/start/bench-start.c $(BUILD)/cli/http.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(BUILD)/cli/http.o $(BUILD)/libcommon.a $(SBX_LDFLAGS) \
+		-ljansson -lpthread -o $@
+BENCHES += $(BUILD)/bench/bin/start

@@ -506,10 +506,14 @@ case_bad_requests() {
         fds1=$(daemon_fds)
         rss1=$(daemon_rss_kb)
         eq "no fd growth ($fds0 → $fds1)" "$fds0" "$fds1"
-        # ASan keeps freed memory in quarantine: allow more there.
-        local tol=4096
-        case "$BUILD" in *-san) tol=65536 ;; esac
-        check "RSS growth under $tol KiB ($rss0 → $rss1 KiB)" test $((rss1 - rss0)) -lt "$tol"
+        case "$BUILD" in
+        *-san)
+                # ASan keeps up to 256 MiB of freed memory in quarantine, so RSS says nothing
+                # here; LeakSanitizer checks the daemon at its exit instead (clean_exit).
+                echo "  (RSS $rss0 → $rss1 KiB under ASan: not asserted, see clean_exit)" ;;
+        *)
+                check "RSS growth under 4 MiB ($rss0 → $rss1 KiB)" test $((rss1 - rss0)) -lt 4096 ;;
+        esac
 }
 
 case_unavailable_controller() {
@@ -594,6 +598,18 @@ tcase nonroot_refused
 tcase unavailable_controller
 tcase sandboxctl_usage
 tcase bad_requests
+
+case_clean_exit() {
+        local rc
+        kill -TERM "$D_PID"
+        wait "$D_PID"
+        rc=$?
+        D_PID=
+        eq "SIGTERM: the daemon exits 0" 0 "$rc"
+        check "no sanitizer report in the daemon's log" \
+                test "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$D_LOG")" = 0
+}
+tcase clean_exit
 
 echo "cases: $CASES_PASS passed, ${#CASES_FAIL[@]} failed${CASES_FAIL[*]:+ (${CASES_FAIL[*]})}"
 check "no processes left in the test cgroups" test "$(cg_procs)" = 0
