@@ -232,8 +232,10 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
                 return;
         if (sb->cg) {
                 r = cg_sandbox_populated(sb->cg);
-                if (r > 0)
+                if (r > 0) {
+                        log_debug("sandbox %s/%s: waiting for its cgroup to empty", sb->ns, sb->id);
                         return; /* EPOLLPRI on cgroup.events calls again */
+                }
                 sup_loop_del(&sb->cg_watch);
                 if (sup_exitwatch)
                         (void)exitwatch_unwatch(sup_exitwatch, sb->cgroup_id, NULL);

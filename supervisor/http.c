@@ -215,8 +215,7 @@ void sup_reply_error(struct sup_request *r, int code, const char *fmt, ...)
         va_end(ap);
         errno_to_api(code, &status, &name);
         if (status == MHD_HTTP_INTERNAL_SERVER_ERROR)
-                log_error("%s %s: internal error: %s", r->method == SUP_GET ? "GET" : "request",
-                          r->url, msg);
+                log_error("%s %s: internal error: %s", r->method_name, r->url, msg);
         reply_error_code(r, status, name, msg);
 }
 
@@ -332,6 +331,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                         return MHD_NO;
                 r->conn = conn;
                 r->url = url;
+                r->method_name = method;
                 r->log_fd = -EBADF;
                 r->hup_watch.fd = -EBADF;
                 r->method = _SUP_METHOD_MAX;

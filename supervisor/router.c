@@ -166,8 +166,8 @@ void sup_route(struct sup_request *r)
                                                 strcat(allow, ", ");
                                         strcat(allow, method_names[m]);
                                 }
-                        sup_reply_error(r, -EOPNOTSUPP, "method not allowed on %s (allowed: %s)",
-                                        r->url, allow);
+                        sup_reply_error(r, -EOPNOTSUPP, "method %s not allowed on %s (allowed: %s)",
+                                        r->method_name, r->url, allow);
                         MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, allow);
                         return;
                 }

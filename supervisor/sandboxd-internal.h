@@ -99,6 +99,7 @@ enum sup_wake {
 struct sup_request {
         struct MHD_Connection *conn;
         enum sup_method method;
+        const char *method_name; /* as sent: "GET", "PUT"... */
         const char *url;
         char *body;
         size_t body_len;
