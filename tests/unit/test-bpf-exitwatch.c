@@ -364,13 +364,32 @@ static int thread_then_group(void *arg)
         return 0;
 }
 
+/* Whether the thread group's leader is a zombie: set in exit_notify(), after
+ * its sched_process_exit tracepoint. */
+static bool leader_is_zombie(void)
+{
+        char path[64], buf[256], *p;
+        int fd;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)getpid(), (int)getpid());
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = 0;
+        p = strrchr(buf, ')');
+        return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 static void *thread_wait_then_exit0(void *arg)
 {
-        int *go = arg;
-
-        while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
-                usleep(1000);
-        usleep(20000); /* let the leader's exit finish first (order only) */
+        /* Exit only once the leader is gone, so the order is certain. */
+        for (int i = 0; i < 20000 && !leader_is_zombie(); i++)
+                usleep(500);
         syscall(SYS_exit, 0);
         return NULL;
 }
@@ -380,12 +399,10 @@ static void *thread_wait_then_exit0(void *arg)
  * last thread's); the group_dead event must say what waitpid() says. */
 static int leader_first(void *arg)
 {
-        static int go;
         pthread_t t;
 
-        if (pthread_create(&t, NULL, thread_wait_then_exit0, &go) != 0)
+        if (pthread_create(&t, NULL, thread_wait_then_exit0, NULL) != 0)
                 return 100;
-        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
         syscall(SYS_exit, 4);
         return 101;
 }
