@@ -494,9 +494,16 @@ Test(isolation_spawn, born_into_the_given_cgroup)
         int fd;
 
         need_root();
-        if (access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) != 0)
-                cr_skip_test("no cgroup2 hierarchy at /sys/fs/cgroup/unified");
-        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/unified/sbx-iso-test-%d", (int)getpid());
+        /* Hybrid hosts (these machines) have cgroup2 at /sys/fs/cgroup/unified, pure v2
+         * hosts at /sys/fs/cgroup.  Only a child of our own is created, never the root's
+         * subtree_control touched. */
+        const char *base = access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0
+                                   ? "/sys/fs/cgroup/unified"
+                           : access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0 ? "/sys/fs/cgroup"
+                                                                              : NULL;
+        if (!base)
+                cr_skip_test("no cgroup2 hierarchy at /sys/fs/cgroup/unified or /sys/fs/cgroup");
+        snprintf(dir, sizeof(dir), "%s/sbx-iso-test-%d", base, (int)getpid());
         cr_assert_eq(mkdir(dir, 0755), 0);
         fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         cr_assert_geq(fd, 0);
