@@ -197,6 +197,8 @@ static int do_create(struct ctl *c, const char *id, const char *runtime, json_t 
         return ctl_call(c, "POST", "sandboxes", NULL, body, ret);
 }
 
+static int set_args(json_t *spec, char **args, int n);
+
 int cmd_create(struct ctl *c, int argc, char **argv)
 {
         static const struct option opts[] = {{"spec", required_argument, NULL, 'S'},
@@ -226,10 +228,17 @@ int cmd_create(struct ctl *c, int argc, char **argv)
                 if ((opt == 'l' || opt == 'o') && r)
                         return r;
         }
-        if ((r = want_args("create", argc, argv, 1)))
-                return r;
+        if (argc - optind < 1) {
+                fprintf(stderr, "sandboxctl create: expected an ID\n");
+                usage_of("create", false);
+                return EXIT_USAGE;
+        }
         if ((r = load_spec(c, spec_file, &spec)))
                 return r;
+        if (argc - optind > 1 && set_args(spec, argv + optind + 1, argc - optind - 1) < 0) {
+                fprintf(stderr, "sandboxctl create: arguments are not valid UTF-8\n");
+                return EXIT_USAGE;
+        }
         r = do_create(c, argv[optind], runtime, labels, spec, &rec);
         if (r)
                 return r;

@@ -29,8 +29,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-        {"create", cmd_create, "ID [--spec FILE] [--label K=V]... [--runtime NAME] [-o table|json]",
-         "Create a sandbox record (without --spec: the daemon's default spec).",
+        {"create", cmd_create,
+         "ID [--spec FILE] [--label K=V]... [--runtime NAME] [-o table|json] [-- CMD [ARG...]]",
+         "Create a sandbox record (without --spec: the daemon's default spec; CMD ARG...\n"
+         "replace the spec's process.args).",
          "  --spec FILE        OCI runtime spec (config.json; - for stdin)\n"
          "  --label, -l K=V    a label (repeatable)\n"
          "  --runtime NAME     runtime name (default io.sandboxd.linux.v1)\n"
