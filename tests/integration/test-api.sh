@@ -141,6 +141,24 @@ case_run_rm() {
         eq "  ... and leaves no record" 404 "$STATUS"
 }
 
+case_run_interrupted() {
+        # SIGTERM to `sandboxctl run` stops the sandbox, shuts it down, deletes it (--rm).
+        "${CTL[@]}" run --rm intr -- /bin/sleep 1000 >/dev/null 2>&1 &
+        local pid=$! i rc
+        for i in $(seq 1 200); do
+                api GET /v1/sandboxes/intr/status
+                [ "$(jf .state 2>/dev/null)" = running ] && break
+                sleep 0.05
+        done
+        eq "the sandbox runs" running "$(jf .state)"
+        kill -TERM "$pid"
+        wait "$pid"
+        rc=$?
+        eq "sandboxctl run exits 128+15" 143 "$rc"
+        api GET /v1/sandboxes/intr
+        eq "  ... and the sandbox is gone" 404 "$STATUS"
+}
+
 case_logs() {
         sb_create lg "$(args_json /bin/sh -c 'echo one; sleep 0.3; echo two')"
         sb_start lg
@@ -585,6 +603,7 @@ case_sandboxctl_usage() {
 tcase lifecycle_sandboxctl
 tcase lifecycle_curl
 tcase run_rm
+tcase run_interrupted
 tcase logs
 tcase wait_on_exit
 tcase wait_20_waiters
