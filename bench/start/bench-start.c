@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <linux/mount.h>
 #include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -55,6 +56,8 @@ static uint64_t now_ns(clockid_t clk)
 }
 #define MONO() now_ns(CLOCK_MONOTONIC)
 
+static void stop_daemon(void);
+
 static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt, ...)
 {
         va_list ap;
@@ -65,7 +68,7 @@ static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt,
         fputc('\n', stderr);
         va_end(ap);
         if (daemon_pid > 0)
-                kill(daemon_pid, SIGKILL);
+                stop_daemon();
         exit(1);
 }
 
@@ -255,15 +258,19 @@ static void start_daemon(void)
 
 static void stop_daemon(void)
 {
-        char cmd[512];
+        char cmd[1536];
 
         kill(daemon_pid, SIGTERM);
         waitpid(daemon_pid, NULL, 0);
         daemon_pid = 0;
-        /* Leftovers (none expected): the cgroup tree, pins, directories. */
+        /* Leftovers (none expected unless a run failed): the sandboxes' processes, their
+         * cgroups, netns mounts under the run dir, the pins, the directories. */
         snprintf(cmd, sizeof(cmd),
-                 "find %s -depth -type d -exec rmdir {} + 2>/dev/null; rm -rf %s %s", cg_root,
-                 bpf_dir, tmp_dir);
+                 "find %s -name cgroup.kill -exec sh -c 'echo 1 > \"$1\"' _ {} \\; "
+                 "2>/dev/null; sleep 0.2; find %s -depth -type d -exec rmdir {} \\; 2>/dev/null; "
+                 "awk -v r=%s 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r | "
+                 "xargs -r umount -l; rm -rf %s %s",
+                 cg_root, cg_root, tmp_dir, bpf_dir, tmp_dir);
         if (system(cmd) != 0)
                 fprintf(stderr, "bench-start: cleanup: %s failed\n", cmd);
 }
@@ -526,7 +533,7 @@ static double status_per_s(int conns, double seconds)
  * shows read-only).  A Wait is sent and given time to be parked; then T is taken and one
  * byte written; the Wait's answer arrives at R.  R − T is the exit → Wait latency; it
  * includes the process's wake-up and the kernel's exit of it and of the sandbox's init. */
-static size_t wait_latency(size_t n, uint64_t *out)
+static size_t wait_latency(size_t n, uint64_t *out, uint64_t *out_pidfd)
 {
         struct http_conn c = {.fd = -EBADF}, wc = {.fd = -EBADF};
         char fifo[256];
@@ -542,14 +549,18 @@ static size_t wait_latency(size_t n, uint64_t *out)
                 struct sbx_error err = {0};
                 struct http_response resp;
                 json_t *spec = spec_with((char *const[]){self_path, "--exit-on-fifo", fifo, NULL});
-                json_t *rec;
+                json_t *rec, *res;
                 uint64_t t0;
-                int fd;
+                int fd, pidfd;
 
                 snprintf(id, sizeof(id), "wl%zu", i);
                 rec = record(id, spec);
                 call0(&c, "POST", "/v1/sandboxes", rec, 201);
-                call0(&c, "POST", target(t, sizeof(t), id, "start"), NULL, 200);
+                res = call(&c, "POST", target(t, sizeof(t), id, "start"), NULL, 200);
+                /* A pidfd on the sandbox's init (any process can be opened): when it turns
+                 * readable splits the latency into the kernel's part and the daemon's. */
+                pidfd = sbx_pidfd_open((pid_t)json_integer_value(json_object_get(res, "pid")), 0);
+                json_decref(res);
                 /* Blocks until the sandbox process has opened its end. */
                 fd = open(fifo, O_WRONLY | O_CLOEXEC);
                 if (fd < 0)
@@ -560,6 +571,13 @@ static size_t wait_latency(size_t n, uint64_t *out)
                 t0 = MONO();
                 if (write(fd, "x", 1) != 1)
                         die("write: %s", strerror(errno));
+                if (pidfd >= 0) {
+                        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+
+                        poll(&pfd, 1, 10000);
+                        out_pidfd[got] = MONO() - t0;
+                        close(pidfd);
+                }
                 if (http_recv(&wc, "GET", NULL, NULL, &resp, &err) < 0)
                         die("%s", err.message);
                 out[got++] = MONO() - t0;
@@ -690,25 +708,31 @@ int main(int argc, char **argv)
                                 printf("| %s | failed | | |\n", cmds[k].name);
                 }
         }
-        fprintf(stderr, "crun\n");
-        n = time_runtime("crun", bundle, anchor_runs, v);
-        if (n) {
-                double c50 = pct(v, n, 0.5);
+        {
+                static const char *const rts[] = {"crun", "runc"};
+                double p50[2] = {0, 0};
 
-                printf("| `crun run` of the same config.json (no seccomp) | %.2f | %.2f | %.2f |\n",
-                       c50, pct(v, n, 0.99), c50 / floor50);
-                printf("\nsandboxd lifecycle vs crun run: **%.1fx** faster (target ≥ 4x); "
-                       "vs the floor: **%.2fx** (target ≤ 1.5x).\n",
-                       c50 / sbx50, sbx50 / floor50);
-        } else {
-                printf("| `crun run` | failed (see stderr) | | |\n");
+                for (int k = 0; k < 2; k++) {
+                        fprintf(stderr, "%s\n", rts[k]);
+                        n = time_runtime(rts[k], bundle, anchor_runs, v);
+                        if (!n) {
+                                printf("| `%s run` | failed (see stderr) | | |\n", rts[k]);
+                                continue;
+                        }
+                        p50[k] = pct(v, n, 0.5);
+                        printf("| `%s run` of the same config.json (no seccomp: theirs has "
+                               "none by default) | %.2f | %.2f | %.2f |\n",
+                               rts[k], p50[k], pct(v, n, 0.99), p50[k] / floor50);
+                }
+                printf("\nsandboxd's whole lifecycle (p50) is **%.2fx** the floor's "
+                       "spawn → exit (target ≤ 1.5x)",
+                       sbx50 / floor50);
+                if (p50[0] > 0)
+                        printf(", **%.1fx** faster than `crun run` (target ≥ 4x)", p50[0] / sbx50);
+                if (p50[1] > 0)
+                        printf(" and %.1fx faster than `runc run`", p50[1] / sbx50);
+                printf(".\n");
         }
-        fprintf(stderr, "runc\n");
-        n = time_runtime("runc", bundle, anchor_runs, v);
-        if (n)
-                printf("\n| `runc run` of the same config.json (no seccomp) | %.2f ms p50 | "
-                       "%.2f ms p99 | %.1fx sandboxd's p50 |\n| --- | --- | --- | --- |\n",
-                       pct(v, n, 0.5), pct(v, n, 0.99), pct(v, n, 0.5) / sbx50);
 
         /* 3. Concurrency. */
         fprintf(stderr, "concurrent clients\n");
@@ -722,13 +746,18 @@ int main(int argc, char **argv)
 
         /* 4. Exit → Wait latency. */
         fprintf(stderr, "exit → wait latency\n");
-        n = wait_latency(runs < 200 ? runs : 200, v);
+        n = wait_latency(runs < 200 ? runs : 200, v, floor_v);
         if (n)
-                printf("\nExit → Wait response latency (a Wait is parked; the sandbox's "
-                       "process is released through a FIFO and exits; %zu runs): "
-                       "p50 **%.3f ms**, p99 %.3f ms (target p50 < 0.3 ms). It includes the "
-                       "process's wake-up and the kernel's exit of it and of the sandbox's "
-                       "init.\n",
+                printf("\nExit → Wait latency: a Wait is parked, then the sandbox's process "
+                       "(blocked reading a FIFO) is released at T and exits; times from T "
+                       "(they include the process's wake-up and exit):\n"
+                       "\n| from T to | p50 ms | p99 ms |\n| --- | ---: | ---: |\n"
+                       "| the init's pidfd readable (kernel: the process's and init's exit) | "
+                       "%.3f | %.3f |\n",
+                       pct(floor_v, n, 0.5), pct(floor_v, n, 0.99));
+        if (n)
+                printf("| **the parked Wait answered** (%zu runs; target p50 < 0.3 ms) | "
+                       "**%.3f** | %.3f |\n",
                        n, pct(v, n, 0.5), pct(v, n, 0.99));
 
         /* 5. Status throughput and memory with 1,000 idle sandboxes. */
