@@ -612,7 +612,7 @@ int main(int argc, char **argv)
 {
         size_t runs = 300, anchor_runs, n;
         uint64_t *v, *floor_v, steps[5], *step_v[5];
-        double floor50, floor99, sbx50, sbx99, r;
+        double floor50, floor99, sbx50, sbx99, r, daemon_part50 = 0, daemon_part99 = 0;
         struct http_conn c = {.fd = -EBADF};
         json_t *true_spec, *idle_spec;
         char bundle[512];
@@ -747,6 +747,15 @@ int main(int argc, char **argv)
         /* 4. Exit → Wait latency. */
         fprintf(stderr, "exit → wait latency\n");
         n = wait_latency(runs < 200 ? runs : 200, v, floor_v);
+        {
+                uint64_t *diff = calloc(n ? n : 1, sizeof(uint64_t));
+
+                for (size_t i = 0; i < n; i++)
+                        diff[i] = v[i] > floor_v[i] ? v[i] - floor_v[i] : 0;
+                daemon_part50 = pct(diff, n, 0.5);
+                daemon_part99 = pct(diff, n, 0.99);
+                free(diff);
+        }
         if (n)
                 printf("\nExit → Wait latency: a Wait is parked, then the sandbox's process "
                        "(blocked reading a FIFO) is released at T and exits; times from T "
@@ -757,8 +766,10 @@ int main(int argc, char **argv)
                        pct(floor_v, n, 0.5), pct(floor_v, n, 0.99));
         if (n)
                 printf("| **the parked Wait answered** (%zu runs; target p50 < 0.3 ms) | "
-                       "**%.3f** | %.3f |\n",
-                       n, pct(v, n, 0.5), pct(v, n, 0.99));
+                       "**%.3f** | %.3f |\n"
+                       "| … of which the daemon's part: pidfd readable → Wait answered "
+                       "(per run) | %.3f | %.3f |\n",
+                       n, pct(v, n, 0.5), pct(v, n, 0.99), daemon_part50, daemon_part99);
 
         /* 5. Status throughput and memory with 1,000 idle sandboxes. */
         {
