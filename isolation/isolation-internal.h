@@ -100,7 +100,15 @@ struct iso_child_ctx {
         int task_join;          /* CLONE_NEW* flags to setns() through it (tasks) */
 };
 
-/* spec.c */
+/* spec.c: JSON helpers (errors name path) */
+void iso_strv_free(char **v);
+char **iso_strv_copy(char *const *v);
+int iso_strv_parse(const json_t *a, const char *path, char ***ret, struct sbx_error *err);
+int iso_get_u32(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err);
+int iso_get_u32_opt(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err);
+int iso_get_u64(const json_t *v, const char *path, uint64_t *ret, struct sbx_error *err);
+
+/* spec-process.c */
 int iso_proc_parse(const json_t *process, const char *path, const struct iso_proc *defaults,
                    struct iso_proc *ret, struct sbx_error *err);
 void iso_proc_done(struct iso_proc *p);

@@ -58,7 +58,7 @@ static int json_depth(const json_t *j, int depth)
         return d;
 }
 
-static void strv_free(char **v)
+void iso_strv_free(char **v)
 {
         for (char **p = v; p && *p; p++)
                 free(*p);
@@ -66,7 +66,7 @@ static void strv_free(char **v)
 }
 
 /* An array of strings (or absent) → NULL-terminated vector. */
-static int strv_parse(const json_t *a, const char *path, char ***ret, struct sbx_error *err)
+int iso_strv_parse(const json_t *a, const char *path, char ***ret, struct sbx_error *err)
 {
         size_t i, n;
         json_t *v;
@@ -82,13 +82,13 @@ static int strv_parse(const json_t *a, const char *path, char ***ret, struct sbx
                 if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
                         char sub[128];
 
-                        strv_free(s);
+                        iso_strv_free(s);
                         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
                         return iso_json_path_error(err, sub, "must be a string without NUL bytes");
                 }
                 s[i] = strdup(json_string_value(v));
                 if (!s[i]) {
-                        strv_free(s);
+                        iso_strv_free(s);
                         return sbx_fail(err, -ENOMEM, "out of memory");
                 }
         }
@@ -96,113 +96,7 @@ static int strv_parse(const json_t *a, const char *path, char ***ret, struct sbx
         return 0;
 }
 
-static int get_u32(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err)
-{
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > (json_int_t)UINT32_MAX)
-                return iso_json_path_error(err, path, "must be an integer from 0 to 4294967295");
-        *ret = (uint32_t)json_integer_value(v);
-        return 0;
-}
-
-static int get_u32_opt(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err)
-{
-        if (!v) {
-                *ret = 0;
-                return 0;
-        }
-        return get_u32(v, path, ret, err);
-}
-
-static int get_u64(const json_t *v, const char *path, uint64_t *ret, struct sbx_error *err)
-{
-        /* jansson stores integers as long long: values above INT64_MAX do not parse. */
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-                return iso_json_path_error(err, path, "must be a non-negative integer");
-        *ret = (uint64_t)json_integer_value(v);
-        return 0;
-}
-
-static const struct {
-        const char *name;
-        int resource;
-} rlimit_names[] = {
-        {"RLIMIT_AS", RLIMIT_AS},
-        {"RLIMIT_CORE", RLIMIT_CORE},
-        {"RLIMIT_CPU", RLIMIT_CPU},
-        {"RLIMIT_DATA", RLIMIT_DATA},
-        {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-        {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-        {"RLIMIT_NICE", RLIMIT_NICE},
-        {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-        {"RLIMIT_NPROC", RLIMIT_NPROC},
-        {"RLIMIT_RSS", RLIMIT_RSS},
-        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-        {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
-static int rlimits_parse(const json_t *a, const char *path, struct iso_proc *p,
-                         struct sbx_error *err)
-{
-        char sub[96];
-        size_t i;
-        json_t *v;
-
-        if (!json_is_array(a))
-                return iso_json_path_error(err, path, "must be an array");
-        p->rlimits = calloc(json_array_size(a) + 1, sizeof(*p->rlimits));
-        if (!p->rlimits)
-                return sbx_fail(err, -ENOMEM, "out of memory");
-        json_array_foreach (a, i, v) {
-                const char *type = json_string_value(json_object_get(v, "type"));
-                struct iso_rlimit *rl = &p->rlimits[p->n_rlimits];
-                uint64_t hard = 0, soft = 0;
-                size_t k;
-                int r;
-
-                snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-                if (!json_is_object(v))
-                        return iso_json_path_error(err, sub, "must be an object");
-                if (!type)
-                        return iso_json_path_error(err, sub, "type: must be a string");
-                for (k = 0; k < ELEMENTSOF(rlimit_names); k++)
-                        if (strcmp(rlimit_names[k].name, type) == 0)
-                                break;
-                if (k == ELEMENTSOF(rlimit_names))
-                        return iso_json_path_error(err, sub, "unknown rlimit type \"%s\"", type);
-                snprintf(sub, sizeof(sub), "%s[%zu].hard", path, i);
-                r = get_u64(json_object_get(v, "hard"), sub, &hard, err);
-                if (r < 0)
-                        return r;
-                snprintf(sub, sizeof(sub), "%s[%zu].soft", path, i);
-                r = get_u64(json_object_get(v, "soft"), sub, &soft, err);
-                if (r < 0)
-                        return r;
-                if (soft > hard)
-                        return iso_json_path_error(err, sub, "soft limit above the hard limit");
-                rl->resource = rlimit_names[k].resource;
-                rl->limit.rlim_cur = soft;
-                rl->limit.rlim_max = hard;
-                p->n_rlimits++;
-        }
-        return 0;
-}
-
-void iso_proc_done(struct iso_proc *p)
-{
-        strv_free(p->args);
-        strv_free(p->env);
-        free(p->cwd);
-        free(p->gids);
-        free(p->rlimits);
-        *p = (struct iso_proc){};
-}
-
-static char **strv_copy(char *const *v)
+char **iso_strv_copy(char *const *v)
 {
         size_t n = 0;
         char **s;
@@ -212,208 +106,37 @@ static char **strv_copy(char *const *v)
         s = calloc(n + 1, sizeof(char *));
         for (size_t i = 0; s && i < n; i++)
                 if (!(s[i] = strdup(v[i]))) {
-                        strv_free(s);
+                        iso_strv_free(s);
                         return NULL;
                 }
         return s;
 }
 
-/* Parses an OCI `process` object at path.  defaults (a sandbox's process, for a
- * task) fills what the object leaves out; without defaults the secure defaults apply. */
-int iso_proc_parse(const json_t *process, const char *path, const struct iso_proc *defaults,
-                   struct iso_proc *ret, struct sbx_error *err)
+int iso_get_u32(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err)
 {
-        struct iso_proc p = {.umask = -1};
-        char sub[96];
-        json_t *v;
-        int r;
-
-        if (process && !json_is_object(process))
-                return iso_json_path_error(err, path, "must be an object");
-
-#define SUB(name) (snprintf(sub, sizeof(sub), "%s.%s", path, name), sub)
-        v = json_object_get(process, "args");
-        if (v && !json_is_null(v)) {
-                r = strv_parse(v, SUB("args"), &p.args, err);
-                if (r < 0)
-                        goto fail;
-                if (!p.args[0]) {
-                        strv_free(p.args);
-                        p.args = NULL;
-                } else if (p.args[0][0] == '\0') {
-                        r = iso_json_path_error(err, SUB("args[0]"), "must not be empty");
-                        goto fail;
-                }
-        }
-
-        v = json_object_get(process, "env");
-        if (v && !json_is_null(v))
-                r = strv_parse(v, SUB("env"), &p.env, err);
-        else if (defaults)
-                r = (p.env = strv_copy(defaults->env)) ? 0 : sbx_fail(err, -ENOMEM, "no memory");
-        else {
-                static char *const path_env[] = {
-                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-                r = (p.env = strv_copy(path_env)) ? 0 : sbx_fail(err, -ENOMEM, "no memory");
-        }
-        if (r < 0)
-                goto fail;
-
-        v = json_object_get(process, "cwd");
-        if (v && !json_is_string(v)) {
-                r = iso_json_path_error(err, SUB("cwd"), "must be a string");
-                goto fail;
-        }
-        if (v && json_string_value(v)[0] != '/') {
-                r = iso_json_path_error(err, SUB("cwd"), "must be an absolute path");
-                goto fail;
-        }
-        p.cwd = strdup(v ? json_string_value(v) : defaults ? defaults->cwd : "/");
-        if (!p.cwd) {
-                r = sbx_fail(err, -ENOMEM, "out of memory");
-                goto fail;
-        }
-
-        v = json_object_get(process, "user");
-        if (v) {
-                json_t *g;
-                uint32_t id;
-
-                if (!json_is_object(v)) {
-                        r = iso_json_path_error(err, SUB("user"), "must be an object");
-                        goto fail;
-                }
-                if ((r = get_u32_opt(json_object_get(v, "uid"), SUB("user.uid"), &id, err)) < 0)
-                        goto fail;
-                p.uid = id;
-                if ((r = get_u32_opt(json_object_get(v, "gid"), SUB("user.gid"), &id, err)) < 0)
-                        goto fail;
-                p.gid = id;
-                if (json_object_get(v, "username")) {
-                        r = iso_json_path_error(err, SUB("user.username"),
-                                                "not supported (use uid and gid)");
-                        goto fail;
-                }
-                g = json_object_get(v, "umask");
-                if (g) {
-                        if ((r = get_u32(g, SUB("user.umask"), &id, err)) < 0)
-                                goto fail;
-                        if (id > 0777) {
-                                r = iso_json_path_error(err, sub, "must be at most 0777");
-                                goto fail;
-                        }
-                        p.umask = (int)id;
-                }
-                g = json_object_get(v, "additionalGids");
-                if (g) {
-                        size_t i;
-                        json_t *x;
-
-                        if (!json_is_array(g) || json_array_size(g) > 256) {
-                                r = iso_json_path_error(err, SUB("user.additionalGids"),
-                                                        "must be an array of at most 256 gids");
-                                goto fail;
-                        }
-                        p.gids = calloc(json_array_size(g) + 1, sizeof(gid_t));
-                        if (!p.gids) {
-                                r = sbx_fail(err, -ENOMEM, "out of memory");
-                                goto fail;
-                        }
-                        json_array_foreach (g, i, x) {
-                                snprintf(sub, sizeof(sub), "%s.user.additionalGids[%zu]", path, i);
-                                if ((r = get_u32(x, sub, &id, err)) < 0)
-                                        goto fail;
-                                p.gids[p.n_gids++] = id;
-                        }
-                }
-        } else if (defaults) {
-                p.uid = defaults->uid;
-                p.gid = defaults->gid;
-                p.umask = defaults->umask;
-                if (defaults->n_gids) {
-                        p.gids = calloc(defaults->n_gids, sizeof(gid_t));
-                        if (!p.gids) {
-                                r = sbx_fail(err, -ENOMEM, "out of memory");
-                                goto fail;
-                        }
-                        memcpy(p.gids, defaults->gids, defaults->n_gids * sizeof(gid_t));
-                        p.n_gids = defaults->n_gids;
-                }
-        }
-
-        v = json_object_get(process, "capabilities");
-        if (v) {
-                r = iso_caps_parse(v, SUB("capabilities"), &p.caps, err);
-                if (r < 0)
-                        goto fail;
-        } else if (defaults)
-                p.caps = defaults->caps;
-        else {
-                uint64_t m = iso_caps_default_mask();
-                p.caps = (struct iso_caps){.bounding = m, .effective = m, .permitted = m};
-        }
-
-        v = json_object_get(process, "noNewPrivileges");
-        if (v && !json_is_boolean(v)) {
-                r = iso_json_path_error(err, SUB("noNewPrivileges"), "must be a boolean");
-                goto fail;
-        }
-        p.no_new_privs = v ? json_is_true(v) : defaults ? defaults->no_new_privs : true;
-
-        v = json_object_get(process, "rlimits");
-        if (v) {
-                r = rlimits_parse(v, SUB("rlimits"), &p, err);
-                if (r < 0)
-                        goto fail;
-        } else if (defaults && defaults->n_rlimits) {
-                p.rlimits = calloc(defaults->n_rlimits, sizeof(*p.rlimits));
-                if (!p.rlimits) {
-                        r = sbx_fail(err, -ENOMEM, "out of memory");
-                        goto fail;
-                }
-                memcpy(p.rlimits, defaults->rlimits, defaults->n_rlimits * sizeof(*p.rlimits));
-                p.n_rlimits = defaults->n_rlimits;
-        }
-
-        v = json_object_get(process, "oomScoreAdj");
-        if (v) {
-                if (!json_is_integer(v) || json_integer_value(v) < -1000 ||
-                    json_integer_value(v) > 1000) {
-                        r = iso_json_path_error(err, SUB("oomScoreAdj"),
-                                                "must be an integer from -1000 to 1000");
-                        goto fail;
-                }
-                p.has_oom_score_adj = true;
-                p.oom_score_adj = (int)json_integer_value(v);
-        } else if (defaults) {
-                p.has_oom_score_adj = defaults->has_oom_score_adj;
-                p.oom_score_adj = defaults->oom_score_adj;
-        }
-
-        for (const char *const *f =
-                     (const char *const[]){"apparmorProfile", "selinuxLabel", "consoleSize",
-                                           "ioPriority", "scheduler", "execCPUAffinity", NULL};
-             *f; f++)
-                if (json_object_get(process, *f) && !json_is_null(json_object_get(process, *f))) {
-                        r = iso_json_path_error(err, SUB(*f), "not supported");
-                        goto fail;
-                }
-        v = json_object_get(process, "terminal");
-        if (v && !json_is_boolean(v)) {
-                r = iso_json_path_error(err, SUB("terminal"), "must be a boolean");
-                goto fail;
-        }
-        if (json_is_true(v)) {
-                r = iso_json_path_error(err, SUB("terminal"),
-                                        "not supported (output goes to the sandbox log)");
-                goto fail;
-        }
-#undef SUB
-        *ret = p;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > (json_int_t)UINT32_MAX)
+                return iso_json_path_error(err, path, "must be an integer from 0 to 4294967295");
+        *ret = (uint32_t)json_integer_value(v);
         return 0;
-fail:
-        iso_proc_done(&p);
-        return r;
+}
+
+int iso_get_u32_opt(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err)
+{
+        if (!v) {
+                *ret = 0;
+                return 0;
+        }
+        return iso_get_u32(v, path, ret, err);
+}
+
+int iso_get_u64(const json_t *v, const char *path, uint64_t *ret, struct sbx_error *err)
+{
+        /* jansson stores integers as long long: values above INT64_MAX do not parse. */
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return iso_json_path_error(err, path, "must be a non-negative integer");
+        *ret = (uint64_t)json_integer_value(v);
+        return 0;
 }
 
 static const struct {
@@ -496,13 +219,13 @@ static int idmap_parse(const json_t *a, const char *path, char **ret, struct sbx
                 int r;
 
                 snprintf(sub, sizeof(sub), "%s[%zu].containerID", path, i);
-                if ((r = get_u32(json_object_get(v, "containerID"), sub, &cid, err)) < 0)
+                if ((r = iso_get_u32(json_object_get(v, "containerID"), sub, &cid, err)) < 0)
                         goto fail;
                 snprintf(sub, sizeof(sub), "%s[%zu].hostID", path, i);
-                if ((r = get_u32(json_object_get(v, "hostID"), sub, &hid, err)) < 0)
+                if ((r = iso_get_u32(json_object_get(v, "hostID"), sub, &hid, err)) < 0)
                         goto fail;
                 snprintf(sub, sizeof(sub), "%s[%zu].size", path, i);
-                if ((r = get_u32(json_object_get(v, "size"), sub, &n, err)) < 0)
+                if ((r = iso_get_u32(json_object_get(v, "size"), sub, &n, err)) < 0)
                         goto fail;
                 if (n == 0) {
                         r = iso_json_path_error(err, sub, "must not be 0");
@@ -534,7 +257,7 @@ static int string_list(const json_t *a, const char *path, char ***ret, size_t *r
 
         if (!a)
                 return 0;
-        r = strv_parse(a, path, ret, err);
+        r = iso_strv_parse(a, path, ret, err);
         if (r < 0)
                 return r;
         for (*ret_n = 0; (*ret)[*ret_n]; (*ret_n)++)
@@ -624,8 +347,8 @@ void iso_config_free(struct iso_config *c)
                 free(c->mounts[i].data);
         }
         free(c->mounts);
-        strv_free(c->masked);
-        strv_free(c->readonly);
+        iso_strv_free(c->masked);
+        iso_strv_free(c->readonly);
         for (size_t i = 0; i < c->n_sysctls; i++) {
                 free(c->sysctls[i].key);
                 free(c->sysctls[i].path);
@@ -701,7 +424,7 @@ static int parse_linux(const json_t *lx, struct iso_config *c, struct sbx_error 
         v = json_object_get(lx, "maskedPaths");
         if (v)
                 r = string_list(v, "linux.maskedPaths", &c->masked, &c->n_masked, err);
-        else if (!(c->masked = strv_copy((char *const *)default_masked)))
+        else if (!(c->masked = iso_strv_copy((char *const *)default_masked)))
                 r = sbx_fail(err, -ENOMEM, "out of memory");
         else
                 c->n_masked = ELEMENTSOF(default_masked) - 1;
@@ -710,7 +433,7 @@ static int parse_linux(const json_t *lx, struct iso_config *c, struct sbx_error 
         v = json_object_get(lx, "readonlyPaths");
         if (v)
                 r = string_list(v, "linux.readonlyPaths", &c->readonly, &c->n_readonly, err);
-        else if (!(c->readonly = strv_copy((char *const *)default_readonly)))
+        else if (!(c->readonly = iso_strv_copy((char *const *)default_readonly)))
                 r = sbx_fail(err, -ENOMEM, "out of memory");
         else
                 c->n_readonly = ELEMENTSOF(default_readonly) - 1;
