@@ -53,6 +53,8 @@ static bool flag_arg(struct sup_request *r, const char *key, bool *ret)
 
 void sup_api_health(struct sup_request *r)
 {
+        if (sup_request_no_body(r) < 0)
+                return;
         sup_reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
 
@@ -62,6 +64,10 @@ void sup_api_version(struct sup_request *r)
         _cleanup_free_ char *controllers = NULL;
         char path[4096];
 
+        if (sup_request_no_body(r) < 0) {
+                json_decref(ctl);
+                return;
+        }
         snprintf(path, sizeof(path), "%s/cgroup.controllers", cg_root_path(sup_cgroot));
         if (sbx_read_file_at(AT_FDCWD, path, 4096, &controllers, NULL) == 0)
                 for (char *tok = strtok(controllers, " \n"); tok; tok = strtok(NULL, " \n"))
@@ -77,8 +83,11 @@ void sup_api_version(struct sup_request *r)
 
 void sup_api_spec(struct sup_request *r)
 {
-        json_t *spec = iso_default_spec_json();
+        json_t *spec;
 
+        if (sup_request_no_body(r) < 0)
+                return;
+        spec = iso_default_spec_json();
         if (!spec) {
                 sup_reply_error(r, -ENOMEM, "out of memory");
                 return;
@@ -209,6 +218,8 @@ void sup_api_wait(struct sup_request *r)
 {
         struct sup_sandbox *sb = sup_sandbox_find(r->ns, r->id);
 
+        if (sup_request_no_body(r) < 0)
+                return;
         /* A sandbox with runtime state has a record: no store lookup on this path. */
         if (!sb) {
                 if (need_record(r, NULL) == 0)
@@ -340,7 +351,7 @@ void sup_api_status(struct sup_request *r)
         struct sup_sandbox *sb;
         json_t *warnings;
 
-        if (!flag_arg(r, "verbose", &verbose))
+        if (!flag_arg(r, "verbose", &verbose) || sup_request_no_body(r) < 0)
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (!sb) {
@@ -379,6 +390,8 @@ void sup_api_metrics(struct sup_request *r)
         struct sup_sandbox *sb = sup_sandbox_find(r->ns, r->id);
         json_t *j;
 
+        if (sup_request_no_body(r) < 0)
+                return;
         if (!sb) {
                 if (need_record(r, NULL) == 0)
                         sup_reply_error(r, -EBUSY, "sandbox \"%s\" is not started", r->id);
@@ -443,7 +456,7 @@ void sup_api_logs(struct sup_request *r)
         struct stat st;
         int fd;
 
-        if (!flag_arg(r, "follow", &follow))
+        if (!flag_arg(r, "follow", &follow) || sup_request_no_body(r) < 0)
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (!sb || sb->run_dirfd < 0) {

@@ -346,7 +346,6 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
                  (unsigned long long)((t_spec - t0) / 1000),
                  (unsigned long long)((t_cg - t_spec) / 1000),
                  (unsigned long long)((t_spawn - t_cg) / 1000));
-        sup_issue7_on_sandbox_started(sb);
         *ret_sb = sb;
         return 0;
 
