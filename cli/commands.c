@@ -727,7 +727,7 @@ int cmd_run(struct ctl *c, int argc, char **argv)
                 else if ((r = common_opt(c, "run", opt)) < 0)
                         r = 0;
                 else
-                        return r == 0 ? 0 : EXIT_RUN_FAILED - 0 * r;
+                        return r;
                 if (r)
                         return r;
         }

@@ -242,15 +242,32 @@ int ctl_call(struct ctl *c, const char *method, const char *path, const char *qu
         return 0;
 }
 
+struct stream {
+        const struct http_response *resp; /* status known before the body is read */
+        char err[1024];                   /* an error body is kept, not printed */
+        size_t err_len;
+};
+
 static int stdout_sink(const char *data, size_t len, void *userdata)
 {
-        return sbx_write_all(STDOUT_FILENO, data, len);
+        struct stream *st = userdata;
+        size_t n;
+
+        if (st->resp->status >= 200 && st->resp->status <= 299)
+                return sbx_write_all(STDOUT_FILENO, data, len);
+        n = sizeof(st->err) - 1 - st->err_len;
+        n = len < n ? len : n;
+        memcpy(st->err + st->err_len, data, n);
+        st->err_len += n;
+        st->err[st->err_len] = '\0';
+        return 0;
 }
 
 int ctl_stream(struct ctl *c, const char *path, const char *query)
 {
         _cleanup_free_ char *target = make_target(c, path, query);
         struct http_response resp = {0};
+        struct stream st = {.resp = &resp};
         struct sbx_error err = {0};
         int r;
 
@@ -260,7 +277,7 @@ int ctl_stream(struct ctl *c, const char *path, const char *query)
         r = ensure_connected(c);
         if (r)
                 return r;
-        r = http_request(&c->conn, "GET", target, NULL, 0, stdout_sink, NULL, &resp, &err);
+        r = http_request(&c->conn, "GET", target, NULL, 0, stdout_sink, &st, &resp, &err);
         if (r < 0) {
                 if (r == -EINTR)
                         return -EINTR;
@@ -269,9 +286,8 @@ int ctl_stream(struct ctl *c, const char *path, const char *query)
         }
         c->last_status = resp.status;
         if (resp.status < 200 || resp.status > 299) {
-                /* The error body was streamed to stdout too: errors are sent with a length,
-                 * so only successful streams are written there. */
-                r = EXIT_API;
+                resp.body = st.err_len ? strdup(st.err) : NULL;
+                r = report_error(c, &resp, "GET", target);
         }
         http_response_free(&resp);
         return r;
