@@ -615,20 +615,38 @@ int cmd_metrics(struct ctl *c, int argc, char **argv)
 
 int cmd_logs(struct ctl *c, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"follow", no_argument, NULL, 'f'}, COMMON_OPTIONS, {}};
-        _cleanup_free_ char *path = NULL;
+        static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                             {"task", required_argument, NULL, 't'},
+                                             COMMON_OPTIONS,
+                                             {}};
+        _cleanup_free_ char *path = NULL, *suffix = NULL;
+        const char *task = NULL;
         bool follow = false;
         int opt, r;
 
-        while ((opt = getopt_long(argc, argv, COMMON_SHORT "f", opts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, COMMON_SHORT "ft:", opts, NULL)) != -1) {
                 if (opt == 'f')
                         follow = true;
+                else if (opt == 't')
+                        task = optarg;
                 else if ((r = common_opt(c, "logs", opt)) >= 0)
                         return r;
         }
         if ((r = want_args("logs", argc, argv, 1)))
                 return r;
+        if (task) {
+                /* A task's log (issue #7): tasks/TID/logs, no follow. */
+                _cleanup_free_ char *tail = NULL;
+                suffix = strdup("tasks/");
+                if (!suffix || http_append_escaped(&suffix, task) < 0 ||
+                    asprintf(&tail, "%s/logs", suffix) < 0)
+                        return EXIT_CONNECT;
+                path = sandbox_path(argv[optind], tail);
+                if (!path)
+                        return EXIT_CONNECT;
+                r = ctl_stream(c, path, NULL);
+                return r < 0 ? EXIT_CONNECT : r;
+        }
         path = sandbox_path(argv[optind], "logs");
         if (!path)
                 return EXIT_CONNECT;

@@ -67,6 +67,11 @@ int cmd_logs(struct ctl *c, int argc, char **argv);
 int cmd_spec(struct ctl *c, int argc, char **argv);
 int cmd_run(struct ctl *c, int argc, char **argv);
 int cmd_version(struct ctl *c, int argc, char **argv);
+/* cli/cmd-tasks.c (issue #7) */
+int cmd_exec(struct ctl *c, int argc, char **argv);
+int cmd_tasks(struct ctl *c, int argc, char **argv);
+int cmd_kill(struct ctl *c, int argc, char **argv);
+int cmd_events(struct ctl *c, int argc, char **argv);
 
 /* Prints the usage of one subcommand (to stdout when ok, else stderr). */
 void usage_of(const char *name, bool ok);

@@ -67,8 +67,9 @@ static const struct command commands[] = {
          "  -o, --output FMT   table or json\n"},
         {"metrics", cmd_metrics, "ID [-o table|json]", "Show the cgroup statistics of a sandbox.",
          "  -o, --output FMT   table or json\n"},
-        {"logs", cmd_logs, "ID [-f]", "Print the sandbox's output (stdout and stderr).",
-         "  -f, --follow       keep printing until the sandbox's output ends\n"},
+        {"logs", cmd_logs, "ID [-f] [--task TID]", "Print the sandbox's output (stdout and stderr).",
+         "  -f, --follow       keep printing until the sandbox's output ends\n"
+         "  -t, --task TID     the output of a task instead (no --follow)\n"},
         {"spec", cmd_spec, "", "Print the default spec (host root read-only, no image needed).",
          ""},
         {"run", cmd_run, "[--rm] [--spec FILE] [--label K=V]... ID [-- CMD [ARG...]]",
@@ -78,6 +79,24 @@ static const struct command commands[] = {
          "  --spec FILE        OCI runtime spec (default: the daemon's default spec)\n"
          "  --label, -l K=V    a label (repeatable)\n"
          "  --runtime NAME     runtime name (default io.sandboxd.linux.v1)\n"},
+        /* Tasks and events (issue #7, cli/cmd-tasks.c). */
+        {"exec", cmd_exec,
+         "[--detach] [--id TID] [--cwd DIR] [--env K=V]... [--user UID[:GID]] ID -- CMD [ARG...]",
+         "Run CMD as a task inside the running sandbox ID; waits, prints its output and exits\n"
+         "with its status (--detach: prints the task id and returns at once).",
+         "  -d, --detach       do not wait; print the task id\n"
+         "  -i, --id TID       the task id (default: generated)\n"
+         "  -w, --cwd DIR      working directory inside the sandbox\n"
+         "  -e, --env K=V      environment (repeatable; default: the sandbox's)\n"
+         "  -u, --user U[:G]   user and group ids\n"},
+        {"tasks", cmd_tasks, "ID [-o table|json]", "List the tasks of a sandbox.",
+         "  -o, --output FMT   table or json\n"},
+        {"kill", cmd_kill, "ID TID [--signal S]", "Send a signal to a task (default TERM).",
+         "  -S, --signal S     a number or a name (KILL, SIGKILL)\n"},
+        {"events", cmd_events, "[--filter F]...",
+         "Print the daemon's events as they happen, one JSON object a line (all namespaces\n"
+         "unless --namespace is given).",
+         "  -f, --filter F     containerd filter on event fields (repeatable: OR)\n"},
         {"version", cmd_version, "", "Print the daemon's version and capabilities.", ""},
 };
 
