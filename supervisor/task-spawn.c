@@ -123,7 +123,9 @@ int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int
         o.stdout_fd = out_fd;
         o.stderr_fd = out_fd;
         r = iso_spawn_task(&init, config, task, &o, &p, err);
-        if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -ENOTDIR || r == -ELOOP) {
+        int code = r < 0 && err && err->code < 0 ? err->code : r;
+        if (code == -ENOENT || code == -EACCES || code == -ENOEXEC || code == -ENOTDIR ||
+            code == -ELOOP) {
                 /* "exec /nope: No such file or directory" is a bad request, not a missing
                  * sandbox or task: InvalidArgument (docs/api.md). */
                 if (err)
