@@ -369,7 +369,9 @@ int main(int argc, char **argv)
         for (size_t v = 0; v < nv; v++)
                 printf("| %s | %.3f | %s%.3f |\n", variants[v].name, p50[v], v ? "+" : "",
                        v ? p50[v] - p50[v - 1] : p50[v]);
-        printf("| sandboxd on top of the floor (sandbox-init exec + fork, sync, fd hygiene) | "
+        printf("| sandboxd `iso_spawn()`, against the interleaved floor above (sandbox-init exec + "
+               "fork, "
+               "sync socket, fd hygiene) | "
                "%.3f | +%.3f |\n",
                s50, s50 - f50);
         iso_config_free(c);
