@@ -255,6 +255,16 @@ static uint64_t cpu_ns(void)
         return t;
 }
 
+/* Context switches (voluntary + involuntary) of this process and its reaped descendants. */
+static uint64_t ctx_switches(void)
+{
+        struct rusage s, c;
+
+        getrusage(RUSAGE_SELF, &s);
+        getrusage(RUSAGE_CHILDREN, &c);
+        return (uint64_t)(s.ru_nvcsw + s.ru_nivcsw + c.ru_nvcsw + c.ru_nivcsw);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
         uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -324,13 +334,15 @@ int main(int argc, char **argv)
         }
         /* CPU time per spawn: less sensitive to a busy machine than wall time. */
         fprintf(stderr, "spawn: CPU time, %zu runs of each\n", steps_runs);
-        uint64_t c0 = cpu_ns();
+        uint64_t x0 = ctx_switches(), c0 = cpu_ns();
         for (size_t i = 0; i < steps_runs; i++)
                 run_floor(variants[nv - 1].what);
-        uint64_t c1 = cpu_ns();
+        uint64_t x1 = ctx_switches(), c1 = cpu_ns();
         for (size_t i = 0; i < steps_runs; i++)
                 run_sandboxd(c);
-        uint64_t c2 = cpu_ns();
+        uint64_t x2 = ctx_switches(), c2 = cpu_ns();
+        double fcs = (double)(x1 - x0) / (double)steps_runs;
+        double scs = (double)(x2 - x1) / (double)steps_runs;
         double fcpu = (double)(c1 - c0) / (double)steps_runs / 1e6;
         double scpu = (double)(c2 - c1) / (double)steps_runs / 1e6;
         double load[1] = {0};
@@ -351,13 +363,14 @@ int main(int argc, char **argv)
                "%zu runs each, interleaved with the floor: a raw clone3 loop doing the same\n"
                "kernel work and executing `/bin/true` directly. `bench/spawn`, `make bench`.\n\n",
                runs);
-        printf("| what | p50 ms | p99 ms | p50 / floor | CPU ms per spawn | CPU / floor |\n"
-               "| --- | --- | --- | --- | --- | --- |\n");
-        printf("| floor: raw clone3, same kernel work | %.3f | %.3f | 1.00 | %.3f | 1.00 |\n", f50,
-               f99, fcpu);
+        printf("| what | p50 ms | p99 ms | p50 / floor | CPU ms per spawn | CPU / floor | context "
+               "switches per spawn |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        printf("| floor: raw clone3, same kernel work | %.3f | %.3f | 1.00 | %.3f | 1.00 | %.1f "
+               "|\n",
+               f50, f99, fcpu, fcs);
         printf("| sandboxd `iso_spawn()` (+ sandbox-init from a sealed memfd) | %.3f | %.3f | "
-               "%.2f | %.3f | %.2f |\n\n",
-               s50, s99, s50 / f50, scpu, scpu / fcpu);
+               "%.2f | %.3f | %.2f | %.1f |\n\n",
+               s50, s99, s50 / f50, scpu, scpu / fcpu, scs);
         printf("Target: p50 within 1.25x of the floor. Load average during the run: %.1f on %ld "
                "CPUs (wall-clock figures are only comparable on a quiet machine; CPU time is "
                "user + system of the spawner and every reaped descendant, %zu runs each).\n\n",

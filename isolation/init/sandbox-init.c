@@ -186,7 +186,6 @@ static int run(int argc, char **argv, char **envp)
          * and friends without CAP_SYS_PTRACE. */
         sys2(SYS_prctl, PR_SET_DUMPABLE_, 0);
         sys4(SYS_rt_sigprocmask, SIG_BLOCK_, &set, &old, sizeof(set));
-        report(ISO_STEP_INIT_STARTED, 0);
 
         if (argc > 1) {
                 /* fork(2) of this tiny process: a handful of pages. */
@@ -205,6 +204,9 @@ static int run(int argc, char **argv, char **envp)
                         exit_group(e == ENOENT ? 127 : 126);
                 }
         }
+        /* Reported only now, right before our copy of the socket goes: the parent then
+         * usually reads this and the EOF in one wakeup. */
+        report(ISO_STEP_INIT_STARTED, 0);
         sys1(SYS_close, ISO_SYNC_FD);
 
         for (;;) {
