@@ -130,7 +130,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_task_config *, iso_task_config_free);
 /* Starts a task: joins every namespace of the sandbox's init via
  * setns(pidfd), is born into o->cgroup_fd with CLONE_INTO_CGROUP, and gets the
  * same capabilities/no_new_privs/seccomp rules.  Returns once the task's
- * process was executed, or fails with the message ("exec /bin/nope: ..."). */
+ * process was executed, or fails with the message ("exec /bin/nope: ...").
+ * The calling thread's pid_for_children is switched to the sandbox's pid
+ * namespace for the one clone3 and back (so is iso_spawn()'s with a pid
+ * namespace given by path): call these from one thread at a time. */
 int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_config *sandbox,
                    const struct iso_task_config *task, const struct iso_spawn_opts *o,
                    struct iso_process *ret_process, struct sbx_error *err);
