@@ -426,6 +426,10 @@ void sup_api_events(struct sup_request *r)
 
 extern struct store *sup_store; /* api-store.c */
 
+/* The labels of sandboxes as of their last created/updated event, so that the deleted
+ * event (the record is gone by then) still matches label filters. */
+static json_t *labels_seen; /* "ns/id" → labels */
+
 static struct sup_watch events_watch;
 
 static void on_events_fd(struct sup_watch *w, uint32_t events)
@@ -469,6 +473,8 @@ void sup_issue7_stop(void)
 
 void sup_issue7_done(void)
 {
+        json_decref(labels_seen);
+        labels_seen = NULL;
         sup_loop_del(&events_watch);
         sup_tasks_done();
 }
@@ -538,6 +544,7 @@ void sup_issue7_store_event(unsigned http_status, const struct store_record *rec
                             const char *id)
 {
         json_t *labels = NULL;
+        char key[2 * SUP_NAME_MAX + 2];
 
         if (rec) {
                 labels = json_object();
@@ -550,6 +557,17 @@ void sup_issue7_store_event(unsigned http_status, const struct store_record *rec
         if (!ns || !id || !ns[0] || !id[0]) {
                 json_decref(labels);
                 return;
+        }
+        snprintf(key, sizeof(key), "%s/%s", ns, id);
+        if (!labels_seen)
+                labels_seen = json_object();
+        if (rec && labels && json_object_size(labels) > 0) {
+                json_object_set(labels_seen, key, labels);
+        } else if (!rec) {
+                labels = json_incref(json_object_get(labels_seen, key));
+                json_object_del(labels_seen, key);
+        } else {
+                json_object_del(labels_seen, key);
         }
         sup_event_sandbox(http_status == MHD_HTTP_CREATED ? SUP_EVENT_SANDBOX_CREATED
                           : rec                           ? SUP_EVENT_SANDBOX_UPDATED
