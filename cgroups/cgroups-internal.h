@@ -109,7 +109,11 @@ int cg_read_controllers(int dirfd, const char *file, unsigned *ret_mask);
 /* "memory controller is bound to a cgroup v1 hierarchy" and the like. */
 void cg_controller_missing_reason(const struct cg_root *r, int ctrl, char *buf, size_t size);
 int cg_enable_controllers(int dirfd, const char *what, unsigned mask, struct sbx_error *err);
+/* Longest cgroup directory name we make (escaped), including the NUL. */
+#define CG_NAME_MAX 256
 int cg_valid_name(const char *s);
+const char *cg_escape_name(const char *s, char buf[static CG_NAME_MAX]);
+const char *cg_unescape_name(const char *s);
 
 /* devices.c */
 /* The default allowed nodes (null, zero, full, random, urandom, tty, ptmx, pts). */

@@ -13,6 +13,7 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -35,18 +36,36 @@ int cg_controller_from_name(const char *name, size_t len)
 
 int cg_valid_name(const char *s)
 {
-        if (!s || !*s || strlen(s) > 200 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        if (!s || !*s || strlen(s) >= CG_NAME_MAX - 1 || strcmp(s, ".") == 0 ||
+            strcmp(s, "..") == 0)
                 return 0;
         for (const char *p = s; *p; p++)
                 if (*p == '/' || *p == '\n' || (unsigned char)*p < 0x20)
                         return 0;
-        /* Names the kernel reserves for its interface files ("cgroup.procs", "memory.max")
-         * contain a dot after a controller name; refuse those that would collide. */
-        const char *dot = strchr(s, '.');
-        if (dot && (strncmp(s, "cgroup", (size_t)(dot - s)) == 0 ||
-                    cg_controller_from_name(s, (size_t)(dot - s)) >= 0))
-                return 0;
         return 1;
+}
+
+/* A child cgroup named like an interface file ("cgroup.procs", "memory.max") cannot be
+ * created, and one named like a controller's prefix would shadow its files; escape
+ * those, and names that begin with '_' or '.', with a leading '_', as systemd's
+ * cg_escape() does.  Valid sandbox ids and namespaces never begin with '_', so the
+ * mapping is one to one. */
+const char *cg_escape_name(const char *s, char buf[static CG_NAME_MAX])
+{
+        const char *dot = strchr(s, '.');
+        bool clash = s[0] == '_' || s[0] == '.' ||
+                     (dot && (strncmp(s, "cgroup", (size_t)(dot - s)) == 0 ||
+                              cg_controller_from_name(s, (size_t)(dot - s)) >= 0));
+
+        if (!clash)
+                return s;
+        snprintf(buf, CG_NAME_MAX, "_%s", s);
+        return buf;
+}
+
+const char *cg_unescape_name(const char *s)
+{
+        return s[0] == '_' ? s + 1 : s;
 }
 
 int cg_read_controllers(int dirfd, const char *file, unsigned *ret_mask)
@@ -361,7 +380,8 @@ int cg_root_for_each_sandbox(struct cg_root *r,
                 while (ret >= 0 && (ie = readdir(nd))) {
                         if (ie->d_type != DT_DIR || ie->d_name[0] == '.')
                                 continue;
-                        int k = cb(de->d_name, ie->d_name, userdata);
+                        int k = cb(cg_unescape_name(de->d_name), cg_unescape_name(ie->d_name),
+                                   userdata);
                         if (k < 0)
                                 ret = k;
                 }

@@ -247,6 +247,9 @@ int cg_sandbox_create(struct cg_root *r, const char *ns, const char *id,
         if (!cg_valid_name(ns) || !cg_valid_name(id))
                 return sbx_fail(err, -EINVAL, "invalid sandbox cgroup name \"%s/%s\"", ns ? ns : "",
                                 id ? id : "");
+        char ens[CG_NAME_MAX], eid[CG_NAME_MAX];
+        ns = cg_escape_name(ns, ens);
+        id = cg_escape_name(id, eid);
         sb = sandbox_new(r, ns, id);
         if (!sb)
                 return sbx_fail(err, -ENOMEM, "out of memory");
@@ -412,6 +415,9 @@ int cg_sandbox_open(struct cg_root *r, const char *ns, const char *id, struct cg
         if (!cg_valid_name(ns) || !cg_valid_name(id))
                 return sbx_fail(err, -EINVAL, "invalid sandbox cgroup name \"%s/%s\"", ns ? ns : "",
                                 id ? id : "");
+        char ens[CG_NAME_MAX], eid[CG_NAME_MAX];
+        ns = cg_escape_name(ns, ens);
+        id = cg_escape_name(id, eid);
         sb = sandbox_new(r, ns, id);
         if (!sb)
                 return sbx_fail(err, -ENOMEM, "out of memory");
@@ -474,6 +480,8 @@ int cg_task_create(struct cg_sandbox *sb, const char *name, int *ret_fd, uint64_
 
         if (!cg_valid_name(name))
                 return sbx_fail(err, -EINVAL, "invalid task cgroup name \"%s\"", name ? name : "");
+        char ename[CG_NAME_MAX];
+        name = cg_escape_name(name, ename);
         if (mkdirat(sb->fd, "tasks", 0755) < 0 && errno != EEXIST)
                 return sbx_fail_errno(err, -errno, "creating %s/tasks", sb->path);
         snprintf(p, sizeof(p), "tasks/%s", name);
@@ -501,6 +509,8 @@ int cg_task_remove(struct cg_sandbox *sb, const char *name, struct sbx_error *er
 
         if (!cg_valid_name(name))
                 return sbx_fail(err, -EINVAL, "invalid task cgroup name \"%s\"", name ? name : "");
+        char ename[CG_NAME_MAX];
+        name = cg_escape_name(name, ename);
         snprintf(p, sizeof(p), "tasks/%s", name);
         if (unlinkat(sb->fd, p, AT_REMOVEDIR) < 0 && errno != ENOENT) {
                 if (errno == EBUSY)

@@ -75,7 +75,7 @@ Test(cgroups, invalid_names)
         T_REQUIRE_ROOT();
         struct sbx_error err = {};
         struct cg_sandbox *sb = NULL;
-        const char *bad[] = {"", ".", "..", "a/b", "cgroup.procs", "memory.max"};
+        const char *bad[] = {"", ".", "..", "a/b"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 cr_assert_eq(cg_sandbox_create(t_root, "default", bad[i], NULL, 0, &sb, &err),
                              -EINVAL, "name \"%s\"", bad[i]);
@@ -382,6 +382,45 @@ Test(cgroups, reopen_and_remove_leftover_after_crash)
         cr_assert_eq(cg_sandbox_id(sb), id, "same cgroup id after re-open");
         cr_assert_eq(cg_sandbox_populated(sb), 0);
         remove_sb(sb);
+        t_assert_nothing_left();
+}
+
+static int expect_escaped_ids(const char *ns, const char *id, void *userdata)
+{
+        int *seen = userdata;
+        if (strcmp(ns, "cpu.ns") == 0 &&
+            (strcmp(id, "memory.max") == 0 || strcmp(id, "cgroup.procs") == 0))
+                (*seen)++;
+        return 0;
+}
+
+/* Valid sandbox ids may look like interface files; they live under an escaped name. */
+Test(cgroups, ids_like_interface_files_are_escaped)
+{
+        T_REQUIRE_ROOT();
+        struct sbx_error err = {};
+        struct cg_sandbox *a = create("cpu.ns", "memory.max", NULL, 0);
+        struct cg_sandbox *b = create("cpu.ns", "cgroup.procs", NULL, 0);
+        char p[1024];
+        int tfd = -1, seen = 0;
+
+        snprintf(p, sizeof(p), "%s/sandboxes/_cpu.ns/_memory.max", t_root_path);
+        cr_assert_str_eq(cg_sandbox_path(a), p);
+        cr_assert_eq(access(p, F_OK), 0);
+        cr_assert_eq(cg_task_create(a, "io.weight", &tfd, NULL, &err), 0, "%s", err.message);
+        close(tfd);
+        snprintf(p, sizeof(p), "%s/sandboxes/_cpu.ns/_memory.max/tasks/_io.weight", t_root_path);
+        cr_assert_eq(access(p, F_OK), 0);
+        cr_assert_eq(cg_task_remove(a, "io.weight", &err), 0, "%s", err.message);
+        cr_assert_eq(cg_root_for_each_sandbox(t_root, expect_escaped_ids, &seen, &err), 0);
+        cr_assert_eq(seen, 2, "cg_root_for_each_sandbox reports the ids as given");
+        uint64_t id = cg_sandbox_id(a);
+        cg_sandbox_free(a);
+        cr_assert_eq(cg_sandbox_open(t_root, "cpu.ns", "memory.max", &a, &err), 0, "%s",
+                     err.message);
+        cr_assert_eq(cg_sandbox_id(a), id);
+        remove_sb(a);
+        remove_sb(b);
         t_assert_nothing_left();
 }
 
