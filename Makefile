@@ -32,7 +32,8 @@ CFLAGS_BASE := -std=gnu11 -g -O2 -D_GNU_SOURCE -I. -I$(BUILD) \
 LDFLAGS_BASE := -pie -Wl,-z,relro,-z,now
 
 ifeq ($(FUZZ),1)
-CFLAGS_BASE += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+CFLAGS_BASE += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-Wno-unknown-warning-option
 LDFLAGS_BASE += -fsanitize=address,undefined
 endif
 ifeq ($(SANITIZE),1)
@@ -136,8 +137,10 @@ test-vm: build-all
 	@if [ -x tests/vm/run-all.sh ]; then BUILD=$(BUILD) tests/vm/run-all.sh; \
 	 else echo "test-vm: no VM suite yet"; fi
 
-bench: build-all $(BENCHES)
+# The anchors (SQLite, LMDB, crun, runc, bwrap) are installed before anything is built.
+bench:
 	@scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory build-all $(BENCHES)
 	@BUILD=$(BUILD) scripts/run-bench.sh $(BENCHES)
 
 # Each target runs FUZZ_SECONDS (default 60) from its seed corpus tests/fuzz/corpus/NAME/.

@@ -9,4 +9,3 @@ $(BUILD)/bench/store: bench/store/bench-store.c $(BUILD)/libstore.a $(BUILD)/lib
 	@mkdir -p $(@D)
 	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(BUILD)/libstore.a $(BUILD)/libcommon.a $(SBX_LDFLAGS) \
 		-lpthread -lsqlite3 -llmdb -o $@
-bench: $(BUILD)/bench/store
