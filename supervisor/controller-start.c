@@ -246,7 +246,8 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         struct spec_cache *spec = NULL;
         struct sup_sandbox *sb = NULL;
         struct sbx_error e = {0};
-        unsigned cg_flags = 0;
+        /* Accounting controllers too, so Metrics has memory and pids without limits. */
+        unsigned cg_flags = CG_ACCOUNTING;
         uint64_t t0 = sbx_now_monotonic_ns(), t_spec, t_cg, t_spawn;
         int r;
 
