@@ -380,7 +380,15 @@ int sup_controller_init(struct sbx_error *err)
                 r = sup_loop_add(exitwatch_fd(sup_exitwatch), EPOLLIN, &ew_watch);
                 if (r < 0)
                         return sbx_fail_errno(err, r, "epoll_ctl(exit watcher)");
-                log_info("BPF exit watcher pinned at %s", sup_config.bpf_dir);
+                const struct exitwatch_open_info *info = exitwatch_open_info(sup_exitwatch);
+                if (info->replaced_pins)
+                        log_notice("BPF exit watcher: replaced the pins at %s (%s); exits "
+                                   "recorded in the old ring buffer are lost",
+                                   sup_config.bpf_dir, info->replaced_reason);
+                log_info("BPF exit watcher %s at %s (group exits from %s%s%s)",
+                         info->reused_pins ? "re-used its pins" : "pinned", sup_config.bpf_dir,
+                         info->group_dead_source, info->fallback ? ", raw tracepoints" : "",
+                         info->oom_events ? "" : ", no OOM events");
         }
         return 0;
 }
