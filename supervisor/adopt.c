@@ -144,6 +144,24 @@ int sup_kv_write_at(int dir_fd, const char *name, const char *const *keys,
 
 /* ---- /proc --------------------------------------------------------------- */
 
+/* Field 3 of /proc/PID/stat: the state letter ('Z' zombie, 'X' dead). */
+static int proc_state(pid_t pid, char *ret)
+{
+        char path[64];
+        _cleanup_free_ char *buf = NULL;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        r = sbx_read_file_at(AT_FDCWD, path, 4096, &buf, NULL);
+        if (r < 0)
+                return r;
+        char *p = strrchr(buf, ')');
+        if (!p || p[1] != ' ' || !p[2])
+                return -EIO;
+        *ret = p[2];
+        return 0;
+}
+
 int sup_proc_start_time(pid_t pid, uint64_t *ret)
 {
         char path[64];
@@ -272,7 +290,14 @@ int sup_adopt_check(pid_t pid, uint64_t start_time, const char *cgroup, int *ret
                          cgroup);
                 return 0;
         }
-        /* Still alive after the reads: what /proc showed was this pidfd's process. */
+        /* Still alive after the reads: what /proc showed was this pidfd's process.  A
+         * zombie (exited, not yet reaped by its new parent) counts as gone: its exit is
+         * in the exit watcher's record like any other. */
+        char state = 0;
+        if (proc_state(pid, &state) < 0 || state == 'Z' || state == 'X') {
+                snprintf(reason, reason_size, "process %d has exited", (int)pid);
+                return 0;
+        }
         if (sbx_pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
                 snprintf(reason, reason_size, "process %d is gone", (int)pid);
                 return 0;

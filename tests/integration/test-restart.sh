@@ -99,11 +99,15 @@ eq "kill a re-adopted task" 200 "$STATUS"
 api GET /v1/sandboxes/s7/tasks/td/wait
 eq "Wait on a re-adopted task" 200 "$STATUS"
 [ "$WATCHER" = bpf ] && eq "its status is exact (137)" 137 "$(jf .exit_status)"
-api POST "/v1/sandboxes/s9/stop?timeout=0"
+curl -s --max-time 30 --unix-socket "$SOCK" http://x/v1/sandboxes/s9/wait >"$T/wait-s9" &
+WP=$!
+sleep 0.2
+kill -KILL "${PID[s9]}"
+wait "$WP"
+check "Wait on a re-adopted sandbox answers when it exits" jq -e .exited_at "$T/wait-s9"
+[ "$WATCHER" = bpf ] && eq "its status is exact (137)" 137 "$(jq -r .exit_status "$T/wait-s9")"
+api POST "/v1/sandboxes/s10/stop?timeout=0"
 eq "Stop a re-adopted sandbox" 200 "$STATUS"
-[ "$WATCHER" = bpf ] && eq "its status is exact (137)" 137 "$(jf .exit_status)"
-api GET /v1/sandboxes/s9/wait
-eq "Wait on it" 200 "$STATUS"
 for i in $(seq 1 20); do
         sb_shutdown "s$i"
         [ "$STATUS" = 200 ] || fail "shutdown s$i: $STATUS $BODY_OUT"
