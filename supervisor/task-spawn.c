@@ -20,14 +20,6 @@
 
 extern struct store *sup_store; /* api-store.c */
 
-/* Weak while isolation/ is not yet built into the daemon (TEMPORARY): the daemon links
- * without it and Create of a task then says so. */
-#pragma weak iso_config_parse
-#pragma weak iso_config_free
-#pragma weak iso_task_config_parse
-#pragma weak iso_task_config_free
-#pragma weak iso_spawn_task
-
 struct cfg {
         struct cfg *next;
         char ns[SUP_NAME_MAX + 1], id[SUP_NAME_MAX + 1];
@@ -43,8 +35,7 @@ static void cfg_drop(const char *ns, const char *id)
                 if (strcmp((*p)->ns, ns) == 0 && strcmp((*p)->id, id) == 0) {
                         struct cfg *c = *p;
                         *p = c->next;
-                        if (iso_config_free)
-                                iso_config_free(c->config);
+                        iso_config_free(c->config);
                         free(c);
                         return;
                 }
@@ -109,10 +100,6 @@ int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int
         const struct iso_config *config = NULL;
         int r;
 
-        if (!iso_spawn_task || !iso_task_config_parse || !iso_config_parse)
-                return sbx_fail(err, -EOPNOTSUPP,
-                                "tasks are not available: this sandboxd was built without "
-                                "isolation/");
         r = sandbox_config(sb, &config, err);
         if (r < 0)
                 return r;
