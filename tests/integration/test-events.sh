@@ -127,4 +127,5 @@ eq "the fast reader saw every start" $N "$(jq -r 'select(.type == "sandbox.start
 sb_delete after-drop
 NSQ='?namespace=other' sb_delete inother
 d_stop
+check "no sanitizer report in the daemon's log" sh -c "! grep -q 'Sanitizer' '$D_LOG'"
 d_finish

@@ -235,4 +235,5 @@ eq "after the rounds: no run directory left" 0 \
 eq "after the rounds: no mount left" 0 "$(awk -v r="$RUN" 'index($5, r) == 1' /proc/self/mountinfo | wc -l)"
 
 d_stop
+check "no sanitizer report in the daemon's log" sh -c "! grep -q 'Sanitizer' '$D_LOG'"
 d_finish

@@ -202,4 +202,5 @@ eq "no task after Shutdown" 0 "$(jf '.tasks | length')"
 sb_delete box
 sb_delete idle
 d_stop
+check "no sanitizer report in the daemon's log" sh -c "! grep -q 'Sanitizer' '$D_LOG'"
 d_finish
