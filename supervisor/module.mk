@@ -17,7 +17,8 @@ PROGRAMS += $(BUILD)/sandboxd
 
 # Unit tests of the supervisor's pure pieces (tests/unit/test-supervisor-*.c), linked
 # against the supervisor objects they test.  The Makefile adds EXTRA_UNIT_BINS to UNIT_BINS.
-supervisor_TEST_OBJS := $(BUILD)/supervisor/json.o $(BUILD)/supervisor/record-json.o
+supervisor_TEST_OBJS := $(BUILD)/supervisor/json.o $(BUILD)/supervisor/record-json.o \
+	$(BUILD)/supervisor/events.o $(BUILD)/supervisor/adopt.o
 $(BUILD)/tests/unit/test-supervisor-%: tests/unit/test-supervisor-%.c $(supervisor_TEST_OBJS) \
 		$(BUILD)/libstore.a $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
