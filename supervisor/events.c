@@ -200,6 +200,7 @@ static int parse_selector(const char **p, const char *start, struct selector *se
                 if (!np)
                         return -ENOMEM;
                 sel->path = np;
+                sel->path[n] = NULL;
                 sel->path[n + 1] = NULL;
                 r = scan_token(p, is_field_char, &sel->path[n], "field name", start, err);
                 if (r < 0)
