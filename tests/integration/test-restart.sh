@@ -200,22 +200,29 @@ for r in $(seq 1 "$ROUNDS"); do
         for id in $(sort -u "$T/deleted"); do
                 printf '%s\n' "$ids" | grep -qx "$id" && { dups=$((dups + 1)); echo "  round $r: $id came back"; }
         done
-        # Every sandbox cgroup and run directory belongs to a sandbox that is running or stopped.
-        for d in "$CGROOT"/sandboxes/default/* "$RUN"/default/*; do
-                [ -d "$d" ] || continue
-                sb_status "$(basename "$d")"
-                case "$(jf .state)" in
-                running | stopped | stopping) ;;
-                *) leaks=$((leaks + 1)); echo "  round $r: leftover $d ($STATUS $(jf .state))" ;;
-                esac
-        done
-        # Every running sandbox's pid is its init (same cgroup).
-        for id in $ids; do
+        # Every sandbox cgroup and run directory belongs to a sandbox that is running or
+        # stopped, and every running sandbox's pid is its init (in its init cgroup).
+        for id in $( (printf '%s\n' $ids; ls "$CGROOT/sandboxes/default" "$RUN/default" 2>/dev/null) |
+                grep -v -e '^$' -e ':$' | sort -u); do
                 sb_status "$id"
-                if [ "$(jf .state)" = running ]; then
+                st=$(jf .state)
+                if [ "$st" = running ]; then
                         grep -q "/sandboxes/default/$id/init$" "/proc/$(jf .pid)/cgroup" 2>/dev/null ||
                                 { leaks=$((leaks + 1)); echo "  round $r: $id pid $(jf .pid) not its init"; }
+                elif [ -d "$CGROOT/sandboxes/default/$id" ] || [ -d "$RUN/default/$id" ]; then
+                        case "$st" in
+                        stopped | stopping) ;;
+                        *) leaks=$((leaks + 1)); echo "  round $r: leftover $id ($STATUS $st)" ;;
+                        esac
                 fi
+        done
+        # Start the next round from a clean slate (Shutdown and Delete after a restart are
+        # exercised too); what was acknowledged and not deleted is re-checked next round.
+        for id in $ids; do
+                sb_shutdown "$id"
+                [ "$STATUS" = 200 ] || { leaks=$((leaks + 1)); echo "  round $r: shutdown $id: $STATUS"; }
+                sb_delete "$id"
+                [ "$STATUS" = 204 ] && echo "$id" >>"$T/deleting" && echo "$id" >>"$T/deleted"
         done
 done
 eq "$ROUNDS rounds: no sandbox duplicated or resurrected" 0 "$dups"
