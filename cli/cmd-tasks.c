@@ -28,25 +28,6 @@ static const struct option common_opts[] = {
         {"socket", required_argument, NULL, 's'},
 };
 
-/* Returns -1 when opt was a common option, else the exit code to return. */
-static int common(struct ctl *c, const char *cmd, int opt)
-{
-        switch (opt) {
-        case 'n':
-                c->namespace = optarg;
-                return -1;
-        case 's':
-                c->socket_path = optarg;
-                return -1;
-        case 'h':
-                usage_of(cmd, true);
-                return EXIT_OK;
-        default:
-                usage_of(cmd, false);
-                return EXIT_USAGE;
-        }
-}
-
 /* "sandboxes/ID/tasks[/TID[/SUFFIX]]", escaped. */
 static char *tasks_path(const char *id, const char *tid, const char *suffix)
 {
@@ -146,7 +127,7 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
                         break;
                 }
                 default:
-                        if ((r = common(c, "exec", opt)) >= 0)
+                        if ((r = ctl_common_opt(c, "exec", opt)) >= 0)
                                 return r;
                 }
         }
@@ -229,7 +210,7 @@ int cmd_tasks(struct ctl *c, int argc, char **argv)
                                         optarg);
                                 return EXIT_USAGE;
                         }
-                } else if ((r = common(c, "tasks", opt)) >= 0)
+                } else if ((r = ctl_common_opt(c, "tasks", opt)) >= 0)
                         return r;
         }
         if (argc - optind != 1) {
@@ -280,7 +261,7 @@ int cmd_kill(struct ctl *c, int argc, char **argv)
         while ((opt = getopt_long(argc, argv, "hn:s:S:", opts, NULL)) != -1) {
                 if (opt == 'S')
                         sig = optarg;
-                else if ((r = common(c, "kill", opt)) >= 0)
+                else if ((r = ctl_common_opt(c, "kill", opt)) >= 0)
                         return r;
         }
         if (argc - optind != 2) {
@@ -311,7 +292,7 @@ int cmd_events(struct ctl *c, int argc, char **argv)
                         query = q;
                         if (http_append_escaped(&query, optarg) < 0)
                                 return EXIT_CONNECT;
-                } else if ((r = common(c, "events", opt)) >= 0)
+                } else if ((r = ctl_common_opt(c, "events", opt)) >= 0)
                         return r;
         }
         if (argc - optind != 0) {

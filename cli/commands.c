@@ -25,8 +25,7 @@
         }
 #define COMMON_SHORT "hn:s:"
 
-/* Handles the common options; returns -1 when opt was one, else the exit code to return. */
-static int common_opt(struct ctl *c, const char *cmd, int opt)
+int ctl_common_opt(struct ctl *c, const char *cmd, int opt)
 {
         switch (opt) {
         case 'n':
@@ -221,7 +220,7 @@ int cmd_create(struct ctl *c, int argc, char **argv)
                         runtime = optarg;
                 else if (opt == 'o')
                         r = parse_output(optarg, &out);
-                else if ((r = common_opt(c, "create", opt)) < 0)
+                else if ((r = ctl_common_opt(c, "create", opt)) < 0)
                         continue;
                 else
                         return r;
@@ -287,7 +286,7 @@ int cmd_list(struct ctl *c, int argc, char **argv)
                                 return r;
                 } else if (opt == 'q') {
                         quiet = true;
-                } else if ((r = common_opt(c, "list", opt)) >= 0) {
+                } else if ((r = ctl_common_opt(c, "list", opt)) >= 0) {
                         return r;
                 }
         }
@@ -341,7 +340,7 @@ static int parse_id_only(struct ctl *c, const char *cmd, int argc, char **argv)
         int opt, r;
 
         while ((opt = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1)
-                if ((r = common_opt(c, cmd, opt)) >= 0)
+                if ((r = ctl_common_opt(c, cmd, opt)) >= 0)
                         return r == 0 ? -1 : r;
         return want_args(cmd, argc, argv, 1);
 }
@@ -390,7 +389,7 @@ int cmd_update(struct ctl *c, int argc, char **argv)
                         r = query_add(&query, "fieldpath", optarg) < 0 ? EXIT_CONNECT : 0;
                 else if (opt == 'o')
                         r = parse_output(optarg, &out);
-                else if ((r = common_opt(c, "update", opt)) < 0)
+                else if ((r = ctl_common_opt(c, "update", opt)) < 0)
                         r = 0;
                 else
                         return r;
@@ -455,7 +454,7 @@ static int each_id(struct ctl *c, const char *cmd, const char *method, const cha
         int opt, r, rc = 0;
 
         while ((opt = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1)
-                if ((r = common_opt(c, cmd, opt)) >= 0)
+                if ((r = ctl_common_opt(c, cmd, opt)) >= 0)
                         return r;
         if (optind >= argc) {
                 fprintf(stderr, "sandboxctl %s: expected at least one ID\n", cmd);
@@ -508,7 +507,7 @@ int cmd_stop(struct ctl *c, int argc, char **argv)
                 if (opt == 't') {
                         if (query_add(&query, "timeout", optarg) < 0)
                                 return EXIT_CONNECT;
-                } else if ((r = common_opt(c, "stop", opt)) >= 0) {
+                } else if ((r = ctl_common_opt(c, "stop", opt)) >= 0) {
                         return r;
                 }
         }
@@ -552,7 +551,7 @@ static int parse_view(struct ctl *c, const char *cmd, int argc, char **argv, boo
                 else if (opt == 'o') {
                         if ((r = parse_output(optarg, out)))
                                 return r;
-                } else if ((r = common_opt(c, cmd, opt == 'v' ? '?' : opt)) >= 0)
+                } else if ((r = ctl_common_opt(c, cmd, opt == 'v' ? '?' : opt)) >= 0)
                         return r == 0 ? -1 : r;
         }
         return want_args(cmd, argc, argv, 1);
@@ -629,7 +628,7 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
                         follow = true;
                 else if (opt == 't')
                         task = optarg;
-                else if ((r = common_opt(c, "logs", opt)) >= 0)
+                else if ((r = ctl_common_opt(c, "logs", opt)) >= 0)
                         return r;
         }
         if ((r = want_args("logs", argc, argv, 1)))
@@ -661,7 +660,7 @@ int cmd_spec(struct ctl *c, int argc, char **argv)
         int opt, r;
 
         while ((opt = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1)
-                if ((r = common_opt(c, "spec", opt)) >= 0)
+                if ((r = ctl_common_opt(c, "spec", opt)) >= 0)
                         return r;
         if ((r = want_args("spec", argc, argv, 0)))
                 return r;
@@ -678,7 +677,7 @@ int cmd_version(struct ctl *c, int argc, char **argv)
         int opt, r;
 
         while ((opt = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1)
-                if ((r = common_opt(c, "version", opt)) >= 0)
+                if ((r = ctl_common_opt(c, "version", opt)) >= 0)
                         return r;
         if ((r = want_args("version", argc, argv, 0)))
                 return r;
@@ -742,7 +741,7 @@ int cmd_run(struct ctl *c, int argc, char **argv)
                         r = add_label(labels, NULL, optarg);
                 else if (opt == 'r')
                         runtime = optarg;
-                else if ((r = common_opt(c, "run", opt)) < 0)
+                else if ((r = ctl_common_opt(c, "run", opt)) < 0)
                         r = 0;
                 else
                         return r;

@@ -75,3 +75,6 @@ int cmd_events(struct ctl *c, int argc, char **argv);
 
 /* Prints the usage of one subcommand (to stdout when ok, else stderr). */
 void usage_of(const char *name, bool ok);
+/* Handles the options every command takes (--namespace, --socket, --help) and getopt's
+ * errors: returns -1 when opt was one of them, else the exit code to return. */
+int ctl_common_opt(struct ctl *c, const char *cmd, int opt);
