@@ -67,7 +67,8 @@ static const struct command commands[] = {
          "  -o, --output FMT   table or json\n"},
         {"metrics", cmd_metrics, "ID [-o table|json]", "Show the cgroup statistics of a sandbox.",
          "  -o, --output FMT   table or json\n"},
-        {"logs", cmd_logs, "ID [-f] [--task TID]", "Print the sandbox's output (stdout and stderr).",
+        {"logs", cmd_logs, "ID [-f] [--task TID]",
+         "Print the sandbox's output (stdout and stderr).",
          "  -f, --follow       keep printing until the sandbox's output ends\n"
          "  -t, --task TID     the output of a task instead (no --follow)\n"},
         {"spec", cmd_spec, "", "Print the default spec (host root read-only, no image needed).",

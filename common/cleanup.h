@@ -44,25 +44,25 @@ static inline void fclosep(FILE **f)
                 fclose(*f);
 }
 
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_  _cleanup_(closep)
+#define _cleanup_free_   _cleanup_(freep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Takes ownership away from a cleanup variable. */
-#define TAKE_FD(fd)                          \
-        ({                                   \
-                int *_pfd_ = &(fd);          \
-                int _fd_ = *_pfd_;           \
-                *_pfd_ = -EBADF;             \
-                _fd_;                        \
+#define TAKE_FD(fd)                 \
+        ({                          \
+                int *_pfd_ = &(fd); \
+                int _fd_ = *_pfd_;  \
+                *_pfd_ = -EBADF;    \
+                _fd_;               \
         })
 
-#define TAKE_PTR(ptr)                              \
-        ({                                         \
-                typeof(ptr) *_pptr_ = &(ptr);      \
-                typeof(ptr) _ptr_ = *_pptr_;       \
-                *_pptr_ = NULL;                    \
-                _ptr_;                             \
+#define TAKE_PTR(ptr)                         \
+        ({                                    \
+                typeof(ptr) *_pptr_ = &(ptr); \
+                typeof(ptr) _ptr_ = *_pptr_;  \
+                *_pptr_ = NULL;               \
+                _ptr_;                        \
         })
 
 /* Defines `static inline void NAMEp(TYPE **p)` that calls FUNC(*p) when non-NULL. */

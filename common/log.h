@@ -19,12 +19,12 @@ int sbx_log_level_from_string(const char *s);
 
 void sbx_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_error(...) sbx_log(LOG_ERR, __VA_ARGS__)
+#define log_error(...)   sbx_log(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) sbx_log(LOG_WARNING, __VA_ARGS__)
-#define log_notice(...) sbx_log(LOG_NOTICE, __VA_ARGS__)
-#define log_info(...) sbx_log(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                                        \
-        do {                                                  \
-                if (sbx_log_get_max_level() >= LOG_DEBUG)     \
-                        sbx_log(LOG_DEBUG, __VA_ARGS__);      \
+#define log_notice(...)  sbx_log(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)    sbx_log(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)                                    \
+        do {                                              \
+                if (sbx_log_get_max_level() >= LOG_DEBUG) \
+                        sbx_log(LOG_DEBUG, __VA_ARGS__);  \
         } while (0)

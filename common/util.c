@@ -36,8 +36,7 @@ char *sbx_format_rfc3339(uint64_t ns, char buf[static SBX_RFC3339_MAX])
 
         gmtime_r(&sec, &tm);
         size_t n = strftime(buf, SBX_RFC3339_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, SBX_RFC3339_MAX - n, ".%09lluZ",
-                 (unsigned long long)(ns % NSEC_PER_SEC));
+        snprintf(buf + n, SBX_RFC3339_MAX - n, ".%09lluZ", (unsigned long long)(ns % NSEC_PER_SEC));
         return buf;
 }
 

@@ -143,6 +143,5 @@ int iso_loopback_up(void);
 int iso_child_error(const struct iso_config *c, const struct iso_proc *proc,
                     const struct iso_sync_msg *m, struct sbx_error *err);
 
-
 int iso_json_path_error(struct sbx_error *err, const char *path, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

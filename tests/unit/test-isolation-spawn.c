@@ -45,9 +45,9 @@ static void add_probe_mount(json_t *spec)
         if (!probe_is_shadowed() || !json_is_array(mounts))
                 return;
         *strrchr(dir, '/') = '\0';
-        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", dir,
-                                                "type", "bind", "source", dir, "options",
-                                                "rbind", "ro"));
+        json_array_append_new(mounts,
+                              json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", dir, "type",
+                                        "bind", "source", dir, "options", "rbind", "ro"));
 }
 
 /* Merges patch (JSON text) into the default spec: "linux" and "process" one level deep. */
