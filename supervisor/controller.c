@@ -209,6 +209,7 @@ static int rm_run_entry(struct sup_sandbox *sb)
         if (sb->run_dirfd >= 0) {
                 (void)unlinkat(sb->run_dirfd, "netns", 0);
                 (void)unlinkat(sb->run_dirfd, "log", 0);
+                (void)unlinkat(sb->run_dirfd, "out", 0);
                 (void)unlinkat(sb->run_dirfd, "state", 0);
                 (void)unlinkat(sb->run_dirfd, "state.tmp", 0);
         }

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Capture of a sandbox's stdout and stderr.  The sandbox writes into a pipe; the
- * loop copies what arrives into RUN_DIR/NS/ID/log and wakes the clients that follow
- * the log.  A pipe (rather than handing the sandbox the file) is what lets us cap the
- * file: past SUP_LOG_MAX bytes the output is still drained, so the sandbox never
- * blocks on a full pipe, but dropped, after one line saying so (docs/api.md, Logs).
+ * Capture of a sandbox's stdout and stderr.  The sandbox writes into a FIFO,
+ * RUN_DIR/NS/ID/out; the loop copies what arrives into RUN_DIR/NS/ID/log and wakes the
+ * clients that follow the log.  Reading it ourselves (rather than handing the sandbox
+ * the file) is what lets us cap the file: past SUP_LOG_MAX bytes the output is still
+ * drained, so the sandbox never blocks on a full FIFO, but dropped, after one line
+ * saying so (docs/api.md, Logs).
+ *
+ * A FIFO rather than a pipe, and the sandbox's end opened O_RDWR: the sandbox itself
+ * then counts as a reader, so while no daemon runs (killed, restarting) its writes
+ * never fail with EPIPE/SIGPIPE; they block once the FIFO is full, and the next daemon
+ * re-opens the FIFO by name and drains it (sup_log_reattach()).
  */
 #include "supervisor/sandboxd-internal.h"
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -16,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void log_watch_cb(struct sup_watch *w, uint32_t events)
@@ -27,9 +35,17 @@ static void log_watch_cb(struct sup_watch *w, uint32_t events)
         sup_log_drain(sb);
 }
 
+static int log_watch(struct sup_sandbox *sb, int read_fd)
+{
+        sb->log.pipe_fd = read_fd;
+        sb->log.watch.cb = log_watch_cb;
+        sb->log.eof = false;
+        return sup_loop_add(read_fd, EPOLLIN, &sb->log.watch);
+}
+
 int sup_log_open(struct sup_sandbox *sb, int *ret_write_fd, struct sbx_error *err)
 {
-        int p[2];
+        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
         int r;
 
         sb->log.file_fd = openat(sb->run_dirfd, "log",
@@ -37,24 +53,53 @@ int sup_log_open(struct sup_sandbox *sb, int *ret_write_fd, struct sbx_error *er
         if (sb->log.file_fd < 0)
                 return sbx_fail_errno(err, -errno, "create %s/%s/%s/log", sup_config.run_dir,
                                       sb->ns, sb->id);
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return sbx_fail_errno(err, -errno, "pipe2");
-        /* Only our end is non-blocking: the sandbox's output fd keeps blocking semantics. */
-        if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
-                r = -errno;
-                close(p[0]);
-                close(p[1]);
-                return sbx_fail_errno(err, r, "fcntl(O_NONBLOCK)");
-        }
-        sb->log.pipe_fd = p[0];
-        sb->log.watch.cb = log_watch_cb;
-        r = sup_loop_add(p[0], EPOLLIN, &sb->log.watch);
+        (void)unlinkat(sb->run_dirfd, "out", 0);
+        if (mkfifoat(sb->run_dirfd, "out", 0600) < 0)
+                return sbx_fail_errno(err, -errno, "mkfifo %s/%s/%s/out", sup_config.run_dir,
+                                      sb->ns, sb->id);
+        /* Our end non-blocking (opened first, so the O_RDWR open below never waits); the
+         * sandbox's end keeps blocking semantics. */
+        rfd = openat(sb->run_dirfd, "out", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (rfd >= 0)
+                wfd = openat(sb->run_dirfd, "out", O_RDWR | O_CLOEXEC);
+        if (rfd < 0 || wfd < 0)
+                return sbx_fail_errno(err, -errno, "open %s/%s/%s/out", sup_config.run_dir, sb->ns,
+                                      sb->id);
+        r = log_watch(sb, rfd);
         if (r < 0) {
-                close(p[1]);
-                return sbx_fail_errno(err, r, "epoll_ctl(log pipe)");
+                sb->log.pipe_fd = -EBADF; /* rfd is still ours, closed on return */
+                return sbx_fail_errno(err, r, "epoll_ctl(log fifo)");
         }
-        *ret_write_fd = p[1];
+        TAKE_FD(rfd);
+        *ret_write_fd = TAKE_FD(wfd);
         return 0;
+}
+
+void sup_log_reattach(struct sup_sandbox *sb)
+{
+        struct stat st;
+
+        sb->log.eof = true;
+        if (sb->run_dirfd < 0)
+                return;
+        sb->log.file_fd = openat(sb->run_dirfd, "log", O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+        if (sb->log.file_fd < 0)
+                return;
+        if (fstat(sb->log.file_fd, &st) == 0)
+                sb->log.size = (uint64_t)st.st_size;
+        int rfd = openat(sb->run_dirfd, "out", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (rfd < 0) {
+                log_warning("sandbox %s/%s: its output FIFO is gone (%s): later output is not "
+                            "captured",
+                            sb->ns, sb->id, strerror(errno));
+                return;
+        }
+        if (log_watch(sb, rfd) < 0) {
+                sb->log.pipe_fd = safe_close(rfd);
+                sb->log.eof = true;
+                return;
+        }
+        sup_log_drain(sb);
 }
 
 void sup_log_close(struct sup_log *log)

@@ -164,15 +164,11 @@ static int restore_sandbox(struct sup_adopt_sandbox *e, struct sup_sandbox **ret
         sb->run_dirfd = open_run_dir(e->ns, e->id);
         netns = sup_kv_get(&p->state, "NETNS");
         sb->netns_mounted = netns && netns[0];
-        /* The log pipe died with the previous daemon; later output of this sandbox is not
-         * captured.  The file keeps what was written. */
-        if (sb->run_dirfd >= 0)
-                sb->log.file_fd =
-                        openat(sb->run_dirfd, "log", O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
-        struct stat st;
-        if (sb->log.file_fd >= 0 && fstat(sb->log.file_fd, &st) == 0)
-                sb->log.size = (uint64_t)st.st_size;
-        sb->log.eof = true;
+        /* Output written while no daemon ran waits in the sandbox's FIFO. */
+        if (p->outcome == SUP_ADOPT_RUNNING)
+                sup_log_reattach(sb);
+        else
+                sb->log.eof = true;
 
         switch (p->outcome) {
         case SUP_ADOPT_RUNNING:
@@ -301,6 +297,7 @@ static void clean_run_dir(const char *ns, const char *id)
                 }
                 (void)unlinkat(fd, "netns", 0);
                 (void)unlinkat(fd, "log", 0);
+                (void)unlinkat(fd, "out", 0);
                 (void)unlinkat(fd, "state.tmp", 0);
                 close(fd);
         }

@@ -297,6 +297,9 @@ char *sup_statefile_format(const struct sup_sandbox *sb);
  * stdout and stderr (the caller closes it after the spawn). */
 int sup_log_open(struct sup_sandbox *sb, int *ret_write_fd, struct sbx_error *err);
 void sup_log_close(struct sup_log *log);
+/* After a restart: re-opens the log file and the output FIFO of a re-adopted running
+ * sandbox and drains what it wrote while no daemon ran. */
+void sup_log_reattach(struct sup_sandbox *sb);
 /* Drains what is in the pipe now (also called when the sandbox exits). */
 void sup_log_drain(struct sup_sandbox *sb);
 

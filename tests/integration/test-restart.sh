@@ -153,6 +153,36 @@ wait "$STRANGER" 2>/dev/null
 rm -rf "$RUN/default/broken"
 for g in ghost ghost2 broken; do sb_shutdown "$g"; sb_delete "$g"; done
 
+# ---- output written while the daemon is down ----
+# The sandbox writes 2,000 lines while no daemon runs: it must neither die of SIGPIPE nor
+# lose them; the restarted daemon drains its output FIFO into the log.
+sb_create talker "$(args_json /bin/sh -c "echo before; while [ ! -e $T/go-talk ]; do sleep 0.1; done; i=0; while [ \$i -lt 2000 ]; do echo down \$i; i=\$((i + 1)); done; echo after; exec sleep 100000")"
+sb_start talker
+TALKER=$(jf .pid)
+d_kill9
+touch "$T/go-talk"
+# Done writing once its shell has exec'd the final sleep (a SIGPIPE would have killed it).
+for _ in $(seq 1 100); do
+        pgrep -P "$TALKER" -x sleep >/dev/null && break
+        sleep 0.1
+done
+check "a sandbox writing while the daemon is down keeps running" \
+        sh -c "pgrep -P $TALKER -x sleep >/dev/null"
+d_start || exit 1
+sb_status talker
+eq "the writer is re-adopted, running" running "$(jf .state)"
+for _ in $(seq 1 50); do
+        grep -q '^after$' "$RUN/default/talker/log" 2>/dev/null && break
+        sleep 0.1
+done
+api GET /v1/sandboxes/talker/logs
+check "its output from before the restart is in the log" grep -qx before <<<"$BODY_OUT"
+eq "every line written while the daemon was down is in the log" 2000 \
+        "$(grep -c '^down [0-9]*$' <<<"$BODY_OUT")"
+check "and what followed" grep -qx after <<<"$BODY_OUT"
+sb_shutdown talker
+sb_delete talker
+
 # ---- random kill points ----
 # A client keeps creating, starting (some with a task), shutting down and deleting sandboxes;
 # the daemon is SIGKILLed at a random moment, then started again.
