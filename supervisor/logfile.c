@@ -53,8 +53,13 @@ int sup_log_open(struct sup_sandbox *sb, int *ret_write_fd, struct sbx_error *er
         if (sb->log.file_fd < 0)
                 return sbx_fail_errno(err, -errno, "create %s/%s/%s/log", sup_config.run_dir,
                                       sb->ns, sb->id);
-        (void)unlinkat(sb->run_dirfd, "out", 0);
-        if (mkfifoat(sb->run_dirfd, "out", 0600) < 0)
+        /* A leftover FIFO (a crash between Start and Shutdown) is replaced. */
+        r = mkfifoat(sb->run_dirfd, "out", 0600);
+        if (r < 0 && errno == EEXIST) {
+                (void)unlinkat(sb->run_dirfd, "out", 0);
+                r = mkfifoat(sb->run_dirfd, "out", 0600);
+        }
+        if (r < 0)
                 return sbx_fail_errno(err, -errno, "mkfifo %s/%s/%s/out", sup_config.run_dir,
                                       sb->ns, sb->id);
         /* Our end non-blocking (opened first, so the O_RDWR open below never waits); the
