@@ -4,7 +4,7 @@
 # host) starts, allocates past the limit, is OOM-killed (exit 137), and the kill is visible
 # in Status (oom_killed) and Metrics (memory.events oom_kill); a pids limit is enforced;
 # Shutdown leaves no cgroup behind.
-# vm-files: $BUILD/sandboxd $BUILD/sandboxctl
+# vm-files: $BUILD/sandboxd $BUILD/sandboxctl $repo/tests/vm/lib-sandboxd.sh
 # vm-timeout: 300
 # vm-mem: 768
 set -u
@@ -13,40 +13,9 @@ fail=0
 ok() { echo "  ok   $*"; }
 bad() { echo "  FAIL $*"; fail=1; }
 
-# The guest's root is the initramfs (rootfs), and pivot_root(2) refuses to leave rootfs
-# (EINVAL): copy it to a tmpfs, move that over / and chroot into it, as an init would.
-if [ "${SBX_VM_STAGE:-}" != 2 ]; then
-        repo=$PWD
-        mkdir -p /newroot
-        mount -t tmpfs -o size=300m tmpfs /newroot || exit 1
-        for d in /*; do
-                case "$d" in /proc | /sys | /dev | /newroot) ;; *) cp -a "$d" /newroot/ ;; esac
-        done
-        mkdir -p /newroot/proc /newroot/sys /newroot/dev
-        mount --rbind /dev /newroot/dev
-        mount --rbind /sys /newroot/sys
-        mount -t proc proc /newroot/proc
-        cd /newroot || exit 1
-        mount --move . / || exit 1
-        SBX_VM_STAGE=2 exec chroot . /bin/sh -c "cd '$repo' && exec /bin/sh '$0'"
-fi
-
-CTL="$BUILD/sandboxctl --socket /tmp/sbx.sock"
-CG=/sys/fs/cgroup/sbx-vm
-mkdir -p /tmp/state /tmp/run
-"$BUILD/sandboxd" --socket /tmp/sbx.sock --state-dir /tmp/state --run-dir /tmp/run \
-        --cgroup-root "$CG" --bpf-dir /sys/fs/bpf/sbx-vm --log-level info >/tmp/daemon.log 2>&1 &
-dpid=$!
-i=0
-until $CTL version >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ $i -gt 200 ] || ! kill -0 $dpid 2>/dev/null; then
-                echo "daemon did not start"
-                cat /tmp/daemon.log
-                exit 1
-        fi
-        sleep 0.1
-done
+. tests/vm/lib-sandboxd.sh
+vm_enter_tmpfs_root "$0"
+vm_start_daemon sbx-vm
 $CTL version
 
 # The default spec plus a 32 MiB memory limit and a pids limit of 16.
