@@ -154,7 +154,7 @@ void cg_sandbox_free(struct cg_sandbox *sb)
         free(sb);
 }
 
-static struct cg_sandbox *sandbox_new(struct cg_root *r, const char *ns, const char *id)
+static struct cg_sandbox *sandbox_alloc(struct cg_root *r, const char *ns, const char *id)
 {
         struct cg_sandbox *sb = calloc(1, sizeof(*sb));
         if (!sb)
@@ -174,6 +174,22 @@ static struct cg_sandbox *sandbox_new(struct cg_root *r, const char *ns, const c
                 return NULL;
         }
         return sb;
+}
+
+/* Checks ns and id, escapes them (cg_escape_name()) and allocates the handle, whose ns and
+ * id are the escaped directory names. */
+static int sandbox_new(struct cg_root *r, const char *ns, const char *id, struct cg_sandbox **ret,
+                       struct sbx_error *err)
+{
+        char ens[CG_NAME_MAX], eid[CG_NAME_MAX];
+
+        if (!cg_valid_name(ns) || !cg_valid_name(id))
+                return sbx_fail(err, -EINVAL, "invalid sandbox cgroup name \"%s/%s\"", ns ? ns : "",
+                                id ? id : "");
+        *ret = sandbox_alloc(r, cg_escape_name(ns, ens), cg_escape_name(id, eid));
+        if (!*ret)
+                return sbx_fail(err, -ENOMEM, "out of memory");
+        return 0;
 }
 
 /* Opens <id>/ fds of an existing directory: the dir, init/ (created if missing) and
@@ -244,15 +260,11 @@ int cg_sandbox_create(struct cg_root *r, const char *ns, const char *id,
         bool created = false;
         int k;
 
-        if (!cg_valid_name(ns) || !cg_valid_name(id))
-                return sbx_fail(err, -EINVAL, "invalid sandbox cgroup name \"%s/%s\"", ns ? ns : "",
-                                id ? id : "");
-        char ens[CG_NAME_MAX], eid[CG_NAME_MAX];
-        ns = cg_escape_name(ns, ens);
-        id = cg_escape_name(id, eid);
-        sb = sandbox_new(r, ns, id);
-        if (!sb)
-                return sbx_fail(err, -ENOMEM, "out of memory");
+        k = sandbox_new(r, ns, id, &sb, err);
+        if (k < 0)
+                return k;
+        ns = sb->ns;
+        id = sb->id;
 
         k = build_limits(res, &lim);
         if (k < 0) {
@@ -412,15 +424,11 @@ int cg_sandbox_open(struct cg_root *r, const char *ns, const char *id, struct cg
         char p[512];
         int k;
 
-        if (!cg_valid_name(ns) || !cg_valid_name(id))
-                return sbx_fail(err, -EINVAL, "invalid sandbox cgroup name \"%s/%s\"", ns ? ns : "",
-                                id ? id : "");
-        char ens[CG_NAME_MAX], eid[CG_NAME_MAX];
-        ns = cg_escape_name(ns, ens);
-        id = cg_escape_name(id, eid);
-        sb = sandbox_new(r, ns, id);
-        if (!sb)
-                return sbx_fail(err, -ENOMEM, "out of memory");
+        k = sandbox_new(r, ns, id, &sb, err);
+        if (k < 0)
+                return k;
+        ns = sb->ns;
+        id = sb->id;
         snprintf(p, sizeof(p), "sandboxes/%s", ns);
         nsfd = openat(r->fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (nsfd < 0) {
