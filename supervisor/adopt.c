@@ -144,40 +144,50 @@ int sup_kv_write_at(int dir_fd, const char *name, const char *const *keys,
 
 /* ---- /proc --------------------------------------------------------------- */
 
-/* Field 3 of /proc/PID/stat: the state letter ('Z' zombie, 'X' dead). */
-static int proc_state(pid_t pid, char *ret)
+/* Reads /proc/PID/stat into *ret_buf and points *ret_fields just past the last ')': comm
+ * (field 2) may hold spaces and parentheses, so fields resume there, at " S ..." (field 3). */
+static int proc_stat(pid_t pid, char **ret_buf, char **ret_fields)
 {
         char path[64];
-        _cleanup_free_ char *buf = NULL;
+        char *buf = NULL, *p;
         int r;
 
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
         r = sbx_read_file_at(AT_FDCWD, path, 4096, &buf, NULL);
         if (r < 0)
                 return r;
-        char *p = strrchr(buf, ')');
-        if (!p || p[1] != ' ' || !p[2])
+        p = strrchr(buf, ')');
+        if (!p || p[1] != ' ' || !p[2]) {
+                free(buf);
                 return -EIO;
-        *ret = p[2];
+        }
+        *ret_buf = buf;
+        *ret_fields = p + 1;
+        return 0;
+}
+
+/* Field 3 of /proc/PID/stat: the state letter ('Z' zombie, 'X' dead). */
+static int proc_state(pid_t pid, char *ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        char *p;
+        int r = proc_stat(pid, &buf, &p);
+
+        if (r < 0)
+                return r;
+        *ret = p[1];
         return 0;
 }
 
 int sup_proc_start_time(pid_t pid, uint64_t *ret)
 {
-        char path[64];
         _cleanup_free_ char *buf = NULL;
-        int r;
+        char *p;
+        int r = proc_stat(pid, &buf, &p);
 
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        r = sbx_read_file_at(AT_FDCWD, path, 4096, &buf, NULL);
         if (r < 0)
                 return r;
-        /* comm (field 2) may hold spaces and parentheses: fields resume after
-         * the last ')'.  Field 3 is the state; field 22 is 19 fields later. */
-        char *p = strrchr(buf, ')');
-        if (!p)
-                return -EIO;
-        p++;
+        /* Field 3 is the state; field 22 (starttime) is 19 fields later. */
         for (int field = 2; field < 22; field++) {
                 while (*p == ' ')
                         p++;
