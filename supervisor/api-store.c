@@ -6,6 +6,7 @@
  */
 #include "supervisor/sandboxd-internal.h"
 #include "supervisor/tasks-internal.h"
+#include "supervisor/crashpoint-internal.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -65,6 +66,10 @@ static void on_store_done(void *userdata, int result, const struct store_record 
                          : op->status == MHD_HTTP_NO_CONTENT ? "deleted"
                                                              : "updated");
                 sup_issue7_store_event(op->status, rec, op->ns, op->id);
+                if (op->status == MHD_HTTP_CREATED)
+                        SUP_CRASH_POINT("create-durable");
+                else if (op->status == MHD_HTTP_NO_CONTENT)
+                        SUP_CRASH_POINT("delete-durable");
         } else {
                 log_warning("sandbox %s/%s: store write failed: %s", op->ns, op->id,
                             err ? err->message : strerror(-result));

@@ -10,6 +10,7 @@
  * filter.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/crashpoint-internal.h"
 #include "supervisor/tasks-internal.h"
 
 #include "bpf/exitwatch.h"
@@ -295,6 +296,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         }
         sb->cgroup_id = cg_sandbox_id(sb->cg);
         t_cg = sbx_now_monotonic_ns();
+        SUP_CRASH_POINT("start-cgroup");
         if (sup_exitwatch && exitwatch_watch(sup_exitwatch, sb->cgroup_id, &e) < 0)
                 log_warning("sandbox %s/%s: BPF watch: %s", ns, id, e.message);
 
@@ -318,6 +320,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         sb->pid = p.pid;
         sb->pidfd = p.pidfd;
         t_spawn = sbx_now_monotonic_ns();
+        SUP_CRASH_POINT("start-spawned");
         out_fd = safe_close(out_fd); /* the sandbox holds the only write end now */
         sb->started_at = sbx_now_realtime_ns();
         sb->state = SUP_STATE_RUNNING;
@@ -340,6 +343,7 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         r = sup_statefile_write(sb);
         if (r < 0)
                 log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
+        SUP_CRASH_POINT("start-statefile");
         log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
                  "%llu, spawn %llu)",
                  ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,

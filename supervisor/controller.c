@@ -10,6 +10,7 @@
  * to be reaped and for "populated 0" in cgroup.events (EPOLLPRI), then remove.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/crashpoint-internal.h"
 #include "supervisor/adopt-internal.h"
 #include "supervisor/tasks-internal.h"
 
@@ -243,9 +244,11 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
                 if (cg_sandbox_remove(sb->cg, &err) < 0)
                         log_error("sandbox %s/%s: removing its cgroup: %s", sb->ns, sb->id,
                                   err.message);
+                SUP_CRASH_POINT("shutdown-cgroup-gone");
         }
         sup_issue7_on_sandbox_gone(sb);
         (void)rm_run_entry(sb);
+        SUP_CRASH_POINT("shutdown-run-gone");
         log_info("sandbox %s/%s: shut down", sb->ns, sb->id);
         sup_issue7_on_sandbox_stopped(sb);
         sup_sandbox_notify(sb, SUP_WAKE_TORNDOWN);
@@ -271,6 +274,7 @@ int sup_controller_teardown(struct sup_sandbox *sb)
         if (sb->cg) {
                 if (cg_sandbox_kill(sb->cg, &err) < 0)
                         log_error("sandbox %s/%s: %s", sb->ns, sb->id, err.message);
+                SUP_CRASH_POINT("shutdown-killed");
                 sb->cg_watch.cb = on_cgroup_events;
                 if (sup_loop_add(cg_sandbox_events_fd(sb->cg), EPOLLPRI, &sb->cg_watch) < 0)
                         log_error("sandbox %s/%s: cannot watch cgroup.events: %s", sb->ns, sb->id,

@@ -6,6 +6,7 @@
 #include "supervisor/sandboxd-internal.h"
 #include "supervisor/adopt-internal.h"
 #include "supervisor/tasks-internal.h"
+#include "supervisor/crashpoint-internal.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
         r = parse_args(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
+        sup_crash_point_init();
         if (geteuid() != 0)
                 log_warning("not running as root: starting sandboxes will fail");
 
