@@ -137,3 +137,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_task_config *, iso_task_config_free);
 int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_config *sandbox,
                    const struct iso_task_config *task, const struct iso_spawn_opts *o,
                    struct iso_process *ret_process, struct sbx_error *err);
+
+/* ---- a task's own seccomp profile, stacked on the sandbox's (task-seccomp.c) ------------- */
+
+struct iso_task_seccomp;
+/* Compiles seccomp (an OCI linux.seccomp object; errors name "linux.seccomp...")
+ * and joins it with the sandbox's filter into one program that returns what the
+ * kernel returns for the two filters stacked (the task's attached last): the
+ * strictest action, so the task can only be restricted further.  Without a
+ * sandbox filter, the task's profile alone. */
+int iso_task_seccomp_new(const struct iso_config *sandbox, const json_t *seccomp,
+                         struct iso_task_seccomp **ret, struct sbx_error *err);
+/* The sandbox's config with the joined filter, to pass to iso_spawn_task() as its
+ * `sandbox`: borrowed, valid while both ts and sandbox live. */
+const struct iso_config *iso_task_seccomp_config(const struct iso_task_seccomp *ts);
+void iso_task_seccomp_free(struct iso_task_seccomp *ts);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_task_seccomp *, iso_task_seccomp_free);
