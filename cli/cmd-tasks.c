@@ -2,7 +2,8 @@
 /*
  * sandboxctl subcommands of tasks and events (docs/api.md "Tasks", "Events"):
  *
- *   exec [--detach] [--id TID] [--cwd DIR] [--env K=V]... [--user UID[:GID]] ID -- CMD [ARG...]
+ *   exec [--detach] [--id TID] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--seccomp FILE]
+ *        ID -- CMD [ARG...]
  *   tasks ID [-o table|json]
  *   kill ID TID [--signal S]
  *   events [--filter F]...
@@ -77,11 +78,11 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
         static const struct option own[] = {
                 {"detach", no_argument, NULL, 'd'},     {"id", required_argument, NULL, 'i'},
                 {"cwd", required_argument, NULL, 'w'},  {"env", required_argument, NULL, 'e'},
-                {"user", required_argument, NULL, 'u'},
+                {"user", required_argument, NULL, 'u'}, {"seccomp", required_argument, NULL, 'S'},
         };
         struct option opts[16];
         _cleanup_json_ json_t *body = json_object(), *proc = json_object(), *args = json_array();
-        _cleanup_json_ json_t *env = json_array(), *res = NULL, *w = NULL;
+        _cleanup_json_ json_t *env = json_array(), *res = NULL, *w = NULL, *seccomp = NULL;
         _cleanup_free_ char *path = NULL, *wpath = NULL, *lpath = NULL;
         const char *tid = NULL;
         bool detach = false;
@@ -91,7 +92,7 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
                 return EXIT_CONNECT;
         opts_with_common(own, ELEMENTSOF(own), opts, ELEMENTSOF(opts));
         /* '+': stop at the first non-option, so CMD's own options are left alone. */
-        while ((opt = getopt_long(argc, argv, "+hn:s:di:w:e:u:", opts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "+hn:s:di:w:e:u:S:", opts, NULL)) != -1) {
                 switch (opt) {
                 case 'd':
                         detach = true;
@@ -126,6 +127,25 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
                                                       (json_int_t)gid));
                         break;
                 }
+                case 'S': {
+                        /* The task's own seccomp profile: an OCI linux.seccomp object. */
+                        json_error_t jerr;
+                        json_decref(seccomp);
+                        seccomp = json_load_file(optarg, JSON_REJECT_DUPLICATES, &jerr);
+                        if (!seccomp) {
+                                fprintf(stderr, "sandboxctl exec: --seccomp %s: %s (line %d)\n",
+                                        optarg, jerr.text, jerr.line);
+                                return EXIT_USAGE;
+                        }
+                        if (!json_is_object(seccomp)) {
+                                fprintf(stderr,
+                                        "sandboxctl exec: --seccomp %s: want a JSON object (an "
+                                        "OCI linux.seccomp)\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                }
                 default:
                         if ((r = ctl_common_opt(c, "exec", opt)) >= 0)
                                 return r;
@@ -150,6 +170,8 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
         json_object_set(body, "process", proc);
         if (tid)
                 json_object_set_new(body, "id", json_string(tid));
+        if (seccomp)
+                json_object_set_new(body, "linux", json_pack("{s:O}", "seccomp", seccomp));
 
         path = tasks_path(id, NULL, NULL);
         if (!path)

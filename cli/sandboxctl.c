@@ -82,14 +82,17 @@ static const struct command commands[] = {
          "  --runtime NAME     runtime name (default io.sandboxd.linux.v1)\n"},
         /* Tasks and events (issue #7, cli/cmd-tasks.c). */
         {"exec", cmd_exec,
-         "[--detach] [--id TID] [--cwd DIR] [--env K=V]... [--user UID[:GID]] ID -- CMD [ARG...]",
+         "[--detach] [--id TID] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--seccomp FILE]\n"
+         "            ID -- CMD [ARG...]",
          "Run CMD as a task inside the running sandbox ID; waits, prints its output and exits\n"
          "with its status (--detach: prints the task id and returns at once).",
          "  -d, --detach       do not wait; print the task id\n"
          "  -i, --id TID       the task id (default: generated)\n"
          "  -w, --cwd DIR      working directory inside the sandbox\n"
          "  -e, --env K=V      environment (repeatable; default: the sandbox's)\n"
-         "  -u, --user U[:G]   user and group ids\n"},
+         "  -u, --user U[:G]   user and group ids\n"
+         "  -S, --seccomp FILE a JSON file holding an OCI linux.seccomp object: the task's own\n"
+         "                     profile, on top of the sandbox's (it can only restrict more)\n"},
         {"tasks", cmd_tasks, "ID [-o table|json]", "List the tasks of a sandbox.",
          "  -o, --output FMT   table or json\n"},
         {"kill", cmd_kill, "ID TID [--signal S]", "Send a signal to a task (default TERM).",

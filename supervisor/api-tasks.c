@@ -112,7 +112,8 @@ static int new_task_id(struct sup_task_group *g, char *buf, size_t size)
 
 void sup_api_tasks_create(struct sup_request *r)
 {
-        static const char *const keys[] = {"id", "process", NULL};
+        static const char *const keys[] = {"id", "process", "linux", NULL};
+        static const char *const linux_keys[] = {"seccomp", NULL};
         struct sbx_error err = {0};
         json_t *body = NULL;
         struct sup_sandbox *sb;
@@ -145,6 +146,24 @@ void sup_api_tasks_create(struct sup_request *r)
                          proc ? "process: expected object"
                               : "process: required (an OCI process object)");
                 goto fail;
+        }
+        /* linux.seccomp: the task's own profile, stacked on the sandbox's (docs/api.md). */
+        json_t *jlinux = json_object_get(body, "linux"), *seccomp = NULL;
+        if (jlinux && !json_is_null(jlinux)) {
+                if (!json_is_object(jlinux)) {
+                        sbx_fail(&err, -EINVAL, "linux: expected object");
+                        goto fail;
+                }
+                if (sup_json_strict(jlinux, "linux", linux_keys, &err) < 0)
+                        goto fail;
+                seccomp = json_object_get(jlinux, "seccomp");
+                if (json_is_null(seccomp))
+                        seccomp = NULL;
+                if (seccomp && !json_is_object(seccomp)) {
+                        sbx_fail(&err, -EINVAL,
+                                 "linux.seccomp: expected object (an OCI linux.seccomp)");
+                        goto fail;
+                }
         }
         json_t *args = json_object_get(proc, "args");
         if (!json_is_array(args) || json_array_size(args) == 0) {
@@ -182,7 +201,7 @@ void sup_api_tasks_create(struct sup_request *r)
                 goto fail;
         }
 
-        k = sup_task_start(sb, g, tid, proc, &t, &err);
+        k = sup_task_start(sb, g, tid, proc, seccomp, &t, &err);
         if (k < 0)
                 goto fail;
         sup_reply_json(r, MHD_HTTP_CREATED, sup_task_to_json(t));

@@ -2,8 +2,8 @@
 /*
  * Spawning a task's process inside a running sandbox: the adapter to
  * isolation/ (iso_task_config_parse(), iso_spawn_task(): setns through the
- * init's pidfd, CLONE_INTO_CGROUP, the sandbox's seccomp filter, capabilities,
- * no_new_privs, user, rlimits, exec).
+ * init's pidfd, CLONE_INTO_CGROUP, the sandbox's seccomp filter and the task's own
+ * profile stacked on it, capabilities, no_new_privs, user, rlimits, exec).
  *
  * iso_task_config_parse() takes defaults and the seccomp filter from the
  * sandbox's parsed spec.  That is parsed from the stored record once per run of
@@ -90,10 +90,11 @@ static int sandbox_config(struct sup_sandbox *sb, const struct iso_config **ret,
         return 0;
 }
 
-int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int out_fd,
-                   pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err)
+int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, const json_t *seccomp, int cg_fd,
+                   int out_fd, pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err)
 {
         _cleanup_(iso_task_config_freep) struct iso_task_config *task = NULL;
+        _cleanup_(iso_task_seccomp_freep) struct iso_task_seccomp *ts = NULL;
         struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
         struct iso_process init = {.pid = sb->pid, .pidfd = sb->pidfd};
         struct iso_process p = ISO_PROCESS_NULL;
@@ -106,15 +107,31 @@ int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int
         r = iso_task_config_parse(process, config, &task, err);
         if (r < 0)
                 return sbx_error_prefix(err, r, "process");
+        if (seccomp) {
+                /* The task's own profile joined with the sandbox's into one filter: the
+                 * strictest action of the two wins (isolation/task-seccomp.c).  Its parse
+                 * errors name the field (linux.seccomp.syscalls[0].names[1]). */
+                r = iso_task_seccomp_new(config, seccomp, &ts, err);
+                if (r == -E2BIG) {
+                        /* too long with the sandbox's: the request's fault */
+                        if (err)
+                                err->code = -EINVAL;
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+                config = iso_task_seccomp_config(ts);
+        }
         o.cgroup_fd = cg_fd;
         o.stdout_fd = out_fd;
         o.stderr_fd = out_fd;
         r = iso_spawn_task(&init, config, task, &o, &p, err);
         int code = r < 0 && err && err->code < 0 ? err->code : r;
         if (code == -ENOENT || code == -EACCES || code == -ENOEXEC || code == -ENOTDIR ||
-            code == -ELOOP) {
+            code == -ELOOP || (seccomp && code == -EPERM)) {
                 /* "exec /nope: No such file or directory" is a bad request, not a missing
-                 * sandbox or task: InvalidArgument (docs/api.md). */
+                 * sandbox or task: InvalidArgument (docs/api.md).  So is EPERM when the
+                 * task's own profile denies what its start needs (execve). */
                 if (err)
                         err->code = -EINVAL;
                 return -EINVAL;

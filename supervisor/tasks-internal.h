@@ -92,13 +92,16 @@ struct sup_task_group *sup_task_group_get(const char *ns, const char *id);
 void sup_task_group_drop_if_empty(struct sup_task_group *g);
 int sup_task_dir_open(const char *ns, const char *id, bool create);
 int sup_task_write_state(const struct sup_task *t);
+/* seccomp: the task's own linux.seccomp object, or NULL. */
 int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char *tid,
-                   const json_t *process, struct sup_task **ret, struct sbx_error *err);
+                   const json_t *process, const json_t *seccomp, struct sup_task **ret,
+                   struct sbx_error *err);
 /* Spawns the process of a task inside sb (joins its namespaces, born into the
- * cgroup of cg_fd, stdout and stderr on out_fd, stdin /dev/null).  The child is
- * ours (waitid works on it).  task-spawn.c. */
-int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, int cg_fd, int out_fd,
-                   pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err);
+ * cgroup of cg_fd, stdout and stderr on out_fd, stdin /dev/null), with the
+ * sandbox's seccomp filter and, when seccomp is not NULL, that profile stacked on
+ * it.  The child is ours (waitid works on it).  task-spawn.c. */
+int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, const json_t *seccomp, int cg_fd,
+                   int out_fd, pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err);
 /* Forgets the parsed spec kept for spawning tasks of a sandbox (it went away). */
 void sup_task_spawn_forget(const char *ns, const char *id);
 void sup_task_spawn_done(void);

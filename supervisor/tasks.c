@@ -536,7 +536,8 @@ void sup_task_group_drop_if_empty(struct sup_task_group *g)
 /* ---- start --------------------------------------------------------------- */
 
 int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char *tid,
-                   const json_t *process, struct sup_task **ret, struct sbx_error *err)
+                   const json_t *process, const json_t *seccomp, struct sup_task **ret,
+                   struct sbx_error *err)
 {
         _cleanup_close_ int dfd = -EBADF, log_fd = -EBADF, cg_fd = -EBADF;
         _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, pidfd = -EBADF;
@@ -577,7 +578,7 @@ int sup_task_start(struct sup_sandbox *sb, struct sup_task_group *g, const char 
                 (void)unlinkat(dfd, fifo, 0);
                 return r;
         }
-        r = sup_task_spawn(sb, process, cg_fd, out_w, &pid, &pidfd, err);
+        r = sup_task_spawn(sb, process, seccomp, cg_fd, out_w, &pid, &pidfd, err);
         if (r < 0) {
                 struct sbx_error e2 = {0};
                 (void)cg_task_remove(sb->cg, tid, &e2);
