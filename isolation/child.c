@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The clone3 child: turns itself into the sandbox and executes sandbox-init.
+ * The clone3 child: turns itself into the sandbox, starts the spec's process
+ * (vfork + exec, so its exec result is known here) and executes sandbox-init.
  *
- * It runs in a copy of a possibly multi-threaded parent (raw clone3 runs no
- * atfork handlers), so it must not allocate or take locks: no malloc, no stdio,
- * no libcap/libseccomp calls.  Everything it needs was prepared by the parent.
- * A failing step reports {step, index, errno} on the sync socket and exits;
- * the parent turns that into the message.
+ * It runs either in a copy of a possibly multi-threaded parent (fork mode: raw
+ * clone3 runs no atfork handlers) or, with CLONE_VM|CLONE_VFORK, in the
+ * parent's own memory while the calling thread waits (vm mode; spawn.c).  So it
+ * must not allocate, take locks or write the parent's globals: no malloc, no
+ * stdio, no libcap/libseccomp calls, no glibc set*id wrappers (they signal the
+ * parent's threads in a multi-threaded process): raw system calls for those.
+ * Everything it needs was prepared by the parent.  A failing step is reported
+ * as {step, index, errno} (into ctx->report in vm mode, on the sync socket in
+ * fork mode) and the child exits; the parent turns that into the message.
  */
 #include "isolation/isolation-internal.h"
 
-#include "common/syscall.h"
-
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/mount.h>
@@ -22,26 +24,47 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/syscall.h" /* after <sys/wait.h>: P_PIDFD */
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static int sync_fd = -1;
+/* The running child's context.  In vm mode this static is the parent's too: it is
+ * only used by the child, and iso_spawn() runs in one thread at a time. */
+static const struct iso_child_ctx *cx;
 
-static _Noreturn void fail(int step, int index, int error)
+static void report(int step, int index, int error)
 {
         struct iso_sync_msg m = {.step = step, .index = index, .error = error};
 
-        (void)!write(sync_fd, &m, sizeof(m));
+        if (cx->report) {
+                if (step == ISO_STEP_INIT_STARTED)
+                        cx->report->started = true;
+                else if (step == ISO_STEP_CHILD_PID)
+                        cx->report->pid = index;
+                else if (cx->report->failure.step == 0)
+                        cx->report->failure = m;
+                return;
+        }
+        (void)!send(cx->sync_fd, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+static _Noreturn void fail(int step, int index, int error)
+{
+        report(step, index, error);
         _exit(1);
 }
 
@@ -202,7 +225,7 @@ static void make_devices(int rootfd, bool userns)
 
 static void do_mounts(const struct iso_config *c, int rootfd)
 {
-        bool userns = c->ns_new & CLONE_NEWUSER;
+        bool userns = cx->userns;
         char p[32], q[32];
 
         for (size_t i = 0; i < c->n_mounts; i++) {
@@ -297,7 +320,7 @@ static void write_string(const char *path, const char *s, size_t len, int step, 
 /* Everything up to pivot_root: the sandbox's mount table. */
 static void build_root(const struct iso_config *c)
 {
-        bool userns = c->ns_new & CLONE_NEWUSER;
+        bool userns = cx->userns;
         int rootfd;
 
         /* Nothing we mount may propagate back to the host (nor host mounts in). */
@@ -378,10 +401,10 @@ static void become_process(const struct iso_config *c, const struct iso_proc *p,
         if (!p->no_new_privs)
                 load_seccomp(c);
 
-        CHECK(setgroups(p->n_gids, p->gids), ISO_STEP_GROUPS, 0);
+        CHECK(syscall(SYS_setgroups, p->n_gids, p->gids), ISO_STEP_GROUPS, 0);
         CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), ISO_STEP_UID, 0);
-        CHECK(setresgid(p->gid, p->gid, p->gid), ISO_STEP_GID, 0);
-        CHECK(setresuid(p->uid, p->uid, p->uid), ISO_STEP_UID, 0);
+        CHECK(syscall(SYS_setresgid, p->gid, p->gid, p->gid), ISO_STEP_GID, 0);
+        CHECK(syscall(SYS_setresuid, p->uid, p->uid, p->uid), ISO_STEP_UID, 0);
         CHECK(prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), ISO_STEP_UID, 0);
 
         data[0].effective = (uint32_t)p->caps.effective;
@@ -405,59 +428,184 @@ static void become_process(const struct iso_config *c, const struct iso_proc *p,
         }
 }
 
-/* Moves the fds the child keeps out of the way of 0..3 (they may be any numbers). */
-static void setup_fds(const struct iso_child_ctx *ctx, int *init_fd)
+/* Moves the fds the child keeps out of the way of 0..2 (they may be any numbers), as
+ * close-on-exec copies above 10; then 0..2 (without close-on-exec). */
+static int setup_fds(const struct iso_child_ctx *ctx)
 {
-        int io[3];
+        int io[3], init_fd = -1;
 
-        sync_fd = fcntl(ctx->sync_fd, F_DUPFD_CLOEXEC, 10);
-        if (sync_fd < 0) {
-                sync_fd = ctx->sync_fd;
-                fail(ISO_STEP_STDIO, 0, errno);
+        if (!ctx->task) {
+                init_fd = fcntl(ctx->init_fd, F_DUPFD_CLOEXEC, 10);
+                CHECK(init_fd, ISO_STEP_STDIO, 0);
         }
-        *init_fd = fcntl(ctx->init_fd, F_DUPFD_CLOEXEC, 10);
-        CHECK(*init_fd, ISO_STEP_STDIO, 0);
         for (int i = 0; i < 3; i++)
                 CHECK(io[i] = fcntl(ctx->stdio[i], F_DUPFD_CLOEXEC, 10), ISO_STEP_STDIO, i);
         for (int i = 0; i < 3; i++)
                 CHECK(dup2(io[i], i), ISO_STEP_STDIO, i); /* dup2 clears FD_CLOEXEC */
-        CHECK(dup2(sync_fd, ISO_SYNC_FD), ISO_STEP_STDIO, ISO_SYNC_FD);
+        return init_fd;
+}
+
+/* execvp(3) without allocating and without the parent's environment: PATH is looked up in
+ * envp (the process's), as a shell in the sandbox would.  EACCES wins over ENOENT; other
+ * errors stop the search.  Returns the errno. */
+static int exec_path(char *const *argv, char *const *envp)
+{
+        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        size_t nlen = strlen(argv[0]);
+        bool eacces = false;
+        char buf[PATH_MAX];
+
+        if (nlen == 0)
+                return ENOENT;
+        if (strchr(argv[0], '/')) {
+                execve(argv[0], argv, envp);
+                return errno;
+        }
+        for (char *const *e = envp; *e; e++)
+                if (strncmp(*e, "PATH=", 5) == 0)
+                        path = *e + 5;
+        for (const char *p = path;; p++) {
+                const char *start = p;
+                size_t dlen;
+
+                while (*p && *p != ':')
+                        p++;
+                dlen = (size_t)(p - start);
+                if (dlen + 2 + nlen <= sizeof(buf)) {
+                        size_t i = 0;
+
+                        if (dlen == 0)
+                                buf[i++] = '.'; /* an empty PATH entry is the cwd */
+                        memcpy(buf + i, start, dlen);
+                        i += dlen;
+                        buf[i++] = '/';
+                        memcpy(buf + i, argv[0], nlen + 1);
+                        execve(buf, argv, envp);
+                        if (errno == EACCES)
+                                eacces = true;
+                        else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
+                                 errno != ENODEV && errno != ETIMEDOUT)
+                                return errno;
+                }
+                if (!*p)
+                        break;
+        }
+        return eacces ? EACCES : ENOENT;
+}
+
+/* "N" into buf (a pid for sandbox-init's command line). */
+static char *format_pid(char buf[static 16], pid_t pid)
+{
+        char *p = buf + 15;
+
+        *p = '\0';
+        do
+                *--p = (char)('0' + pid % 10);
+        while ((pid /= 10) > 0);
+        return p;
+}
+
+/* Starts the process as our child with vfork semantics: we (the future PID 1) resume
+ * once it has executed, or failed to (the errno it leaves in our memory).  It gets
+ * the signal mask empty; we keep SIGCHLD and the forwarded signals blocked, so none is
+ * lost before sandbox-init waits for them. */
+static pid_t start_process(const struct iso_proc *proc)
+{
+        volatile int exec_errno = 0;
+        sigset_t none;
+        pid_t pid;
+
+        sigemptyset(&none);
+        pid = vfork();
+        if (pid == 0) {
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                exec_errno = exec_path(proc->args, proc->env);
+                _exit(127);
+        }
+        CHECK(pid, ISO_STEP_INIT, 0);
+        if (exec_errno != 0) {
+                int e = exec_errno;
+
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                fail(ISO_STEP_EXEC, 0, e);
+        }
+        return pid;
+}
+
+/* Joins the namespaces given by path (runc's order: user first), then, after a joined
+ * user namespace, creates the new ones (owned by it).  A new pid (or time) namespace
+ * needs a new process: a sibling made with CLONE_PARENT (so the caller is its parent),
+ * which goes on while this one reports its pid and exits. */
+static void enter_namespaces(const struct iso_config *c, const struct iso_child_ctx *ctx)
+{
+        for (size_t i = 0; i < c->n_joins; i++) {
+                /* A joined pid namespace was entered by the parent (for this child's birth). */
+                if (c->joins[i].flag == CLONE_NEWPID)
+                        continue;
+                CHECK(setns(ctx->join_fds[i], (int)c->joins[i].flag), ISO_STEP_SETNS, (int)i);
+                if (c->joins[i].flag == CLONE_NEWUSER) {
+                        /* Root inside it, as with a new one (its maps are its creator's). */
+                        CHECK(syscall(SYS_setresgid, 0, 0, 0), ISO_STEP_GID, 0);
+                        CHECK(syscall(SYS_setresuid, 0, 0, 0), ISO_STEP_UID, 0);
+                }
+        }
+        if (!ctx->ns_late)
+                return;
+        if (ctx->ns_late & ~(uint64_t)(CLONE_NEWPID | CLONE_NEWTIME))
+                CHECK(unshare((int)(ctx->ns_late & ~(uint64_t)(CLONE_NEWPID | CLONE_NEWTIME))),
+                      ISO_STEP_UNSHARE, 0);
+        if (ctx->ns_late & (CLONE_NEWPID | CLONE_NEWTIME)) {
+                struct clone_args ca = {.flags = CLONE_PARENT |
+                                                 (ctx->ns_late & (CLONE_NEWPID | CLONE_NEWTIME))};
+                pid_t pid = sbx_clone3(&ca, sizeof(ca));
+
+                CHECK(pid, ISO_STEP_UNSHARE, 0);
+                if (pid > 0) {
+                        report(ISO_STEP_CHILD_PID, pid, 0);
+                        _exit(0);
+                }
+        }
 }
 
 _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc *proc,
                               const struct iso_child_ctx *ctx)
 {
         struct sigaction dfl = {.sa_handler = SIG_DFL};
-        sigset_t none;
+        char pidbuf[16], *init_argv[3] = {(char *)"sandbox-init", NULL, NULL};
+        sigset_t keep;
         int init_fd;
 
-        sync_fd = ctx->sync_fd;
-        /* The daemon's signal dispositions and mask are not the sandbox's. */
+        cx = ctx;
+        /* The daemon's signal dispositions and mask are not the sandbox's.  SIGCHLD and
+         * the signals sandbox-init forwards stay blocked until it waits for them. */
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
                         (void)sigaction(sig, &dfl, NULL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        sigemptyset(&keep);
+        if (!ctx->task) {
+                sigaddset(&keep, SIGCHLD);
+                sigaddset(&keep, SIGTERM);
+                sigaddset(&keep, SIGINT);
+                sigaddset(&keep, SIGHUP);
+        }
+        sigprocmask(SIG_SETMASK, &keep, NULL);
         umask(0022);
 
         if (c->ns_new & CLONE_NEWUSER) {
                 struct iso_sync_msg go;
 
-                /* Wait for the parent to write our uid/gid maps. */
-                if (read(sync_fd, &go, sizeof(go)) != sizeof(go) || go.step != ISO_STEP_GO)
+                /* Wait for the parent to write our uid/gid maps (fork mode only). */
+                if (read(ctx->sync_fd, &go, sizeof(go)) != sizeof(go) || go.step != ISO_STEP_GO)
                         fail(ISO_STEP_SYNC, 0, errno ?: EPIPE);
-                CHECK(setresgid(0, 0, 0), ISO_STEP_GID, 0);
-                CHECK(setresuid(0, 0, 0), ISO_STEP_UID, 0);
+                CHECK(syscall(SYS_setresgid, 0, 0, 0), ISO_STEP_GID, 0);
+                CHECK(syscall(SYS_setresuid, 0, 0, 0), ISO_STEP_UID, 0);
         }
-        /* A joined pid namespace was entered by the parent (for this child's birth). */
-        for (size_t i = 0; i < c->n_joins; i++)
-                if (c->joins[i].flag != CLONE_NEWPID)
-                        CHECK(setns(ctx->join_fds[i], (int)c->joins[i].flag), ISO_STEP_SETNS,
-                              (int)i);
-
         if (ctx->task)
                 CHECK(setns(ctx->task_pidfd, ctx->task_join), ISO_STEP_SETNS, 0);
-        setup_fds(ctx, &init_fd);
+        else
+                enter_namespaces(c, ctx);
+        init_fd = setup_fds(ctx);
 
         if (!ctx->task) {
                 if (c->ns_new & CLONE_NEWNET) {
@@ -476,18 +624,17 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
 
         become_process(c, proc, ctx->last_cap);
 
-        /* No fd of the daemon reaches the sandbox: everything above 3 is closed by the
-         * exec (sandbox-init closes 3 once the process runs). */
-        CHECK(syscall(SYS_close_range, ISO_SYNC_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC), ISO_STEP_STDIO,
-              0);
+        /* No fd of the daemon reaches the sandbox: everything above 2 is closed by the
+         * exec (the sync socket too, which then reads EOF in fork mode). */
+        CHECK(syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC), ISO_STEP_STDIO, 0);
         if (ctx->task) {
-                /* A task is executed directly (the sandbox's init already reaps it);
-                 * PATH is looked up in the task's environment, as sandbox-init does. */
-                CHECK(fcntl(ISO_SYNC_FD, F_SETFD, FD_CLOEXEC), ISO_STEP_STDIO, 0);
-                environ = proc->env;
-                execvp(proc->args[0], proc->args);
-                fail(ISO_STEP_EXEC, 0, errno);
+                /* A task is executed directly (the sandbox's init already reaps it). */
+                report(ISO_STEP_INIT_STARTED, 0, 0);
+                fail(ISO_STEP_EXEC, 0, exec_path(proc->args, proc->env));
         }
-        syscall(SYS_execveat, init_fd, "", ctx->init_argv, proc->env, AT_EMPTY_PATH);
+        if (proc->args)
+                init_argv[1] = format_pid(pidbuf, start_process(proc));
+        report(ISO_STEP_INIT_STARTED, 0, 0);
+        syscall(SYS_execveat, init_fd, "", init_argv, proc->env, AT_EMPTY_PATH);
         fail(ISO_STEP_EXEC_INIT, 0, errno);
 }

@@ -7,6 +7,7 @@
 #include "isolation/sync-internal.h"
 
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -89,16 +90,30 @@ struct iso_task_config {
 /* What the parent hands the clone3 child (all prepared before clone3: the child
  * allocates nothing). */
 struct iso_child_ctx {
-        int sync_fd;
-        int init_fd;            /* the sealed memfd of sandbox-init */
-        int stdio[3];           /* fds to become 0, 1, 2 */
-        int *join_fds;          /* one per c->joins, opened by the parent */
-        char *const *init_argv; /* {"sandbox-init", args..., NULL} */
-        int last_cap;           /* highest capability number the kernel knows */
-        bool task;              /* joining a running sandbox: no mounts, no new namespaces */
-        int task_pidfd;         /* the sandbox init's pidfd (tasks) */
-        int task_join;          /* CLONE_NEW* flags to setns() through it (tasks) */
+        int sync_fd;                     /* fork mode: the socket; -1 in vm mode */
+        struct iso_child_report *report; /* vm mode: where the child reports; NULL: socket */
+        int init_fd;                     /* the sealed memfd of sandbox-init */
+        int stdio[3];                    /* fds to become 0, 1, 2 */
+        int *join_fds;                   /* one per c->joins, opened by the parent */
+        int last_cap;                    /* highest capability number the kernel knows */
+        bool userns;                     /* in a new or joined user namespace */
+        uint64_t ns_late;                /* CLONE_NEW* to create after the joins (joined userns) */
+        bool task;      /* joining a running sandbox: no mounts, no new namespaces */
+        int task_pidfd; /* the sandbox init's pidfd (tasks) */
+        int task_join;  /* CLONE_NEW* flags to setns() through it (tasks) */
 };
+
+/* spawn.c: how the child is made.  ISO_CLONE_VM: clone3(CLONE_VM|CLONE_VFORK) on a
+ * child stack (x86-64, not under AddressSanitizer); ISO_CLONE_FORK: a copy of the
+ * parent (always available; required with user or time namespaces).  Tests and
+ * bench/spawn may force fork mode. */
+enum iso_clone_mode { ISO_CLONE_VM, ISO_CLONE_FORK };
+extern enum iso_clone_mode iso_clone_mode_max;
+/* True when vm mode is built in (x86-64 without AddressSanitizer). */
+bool iso_clone_vm_supported(void);
+/* clone3(args) whose child runs fn(arg) on args->stack and exits when fn returns;
+ * returns the pid or -errno (x86-64 only). */
+pid_t iso_clone3_vm(struct clone_args *args, size_t size, void (*fn)(void *), void *arg);
 
 /* spec.c: JSON helpers (errors name path) */
 void iso_strv_free(char **v);
@@ -107,6 +122,9 @@ int iso_strv_parse(const json_t *a, const char *path, char ***ret, struct sbx_er
 int iso_get_u32(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err);
 int iso_get_u32_opt(const json_t *v, const char *path, uint32_t *ret, struct sbx_error *err);
 int iso_get_u64(const json_t *v, const char *path, uint64_t *ret, struct sbx_error *err);
+
+/* spec.c: "network" for CLONE_NEWNET (the spec's names) */
+const char *iso_ns_type_name(uint64_t flag);
 
 /* spec-process.c */
 int iso_proc_parse(const json_t *process, const char *path, const struct iso_proc *defaults,

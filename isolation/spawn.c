@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * iso_spawn(): one clone3 with every new namespace, CLONE_PIDFD and
- * CLONE_INTO_CGROUP; the parent writes user namespace maps and reads the
- * child's report on the sync socket (sync-internal.h) until EOF.
+ * CLONE_INTO_CGROUP.  In vm mode (x86-64, no user or time namespace, not under
+ * AddressSanitizer) the child is made with CLONE_VM|CLONE_VFORK on a stack in
+ * our frame: no page table is copied and no page of ours becomes copy-on-write,
+ * we resume exactly when the child has executed sandbox-init (or died), and its
+ * report is in our memory (sync-internal.h).  Otherwise (fork mode) the child
+ * is a copy of us, we write the user namespace maps while it waits, and its
+ * reports come on the sync socket until EOF.
  */
 #include "isolation/isolation-internal.h"
 
@@ -13,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,7 +76,9 @@ static const char *step_name(int step)
         case ISO_STEP_EXEC_INIT:
                 return "executing sandbox-init";
         case ISO_STEP_INIT:
-                return "sandbox-init";
+                return "starting the process";
+        case ISO_STEP_UNSHARE:
+                return "creating the namespaces";
         default:
                 return "sandbox setup";
         }
@@ -157,15 +166,108 @@ static int last_cap(void)
         return last;
 }
 
-/* Reads the reports until EOF.  Returns 0 when sandbox-init (or, with needs_init false,
- * the task's exec) ran, or the error. */
-static int read_reports(int fd, const struct iso_config *c, const struct iso_proc *proc,
-                        bool needs_init, struct sbx_error *err)
+/* ---- making the child -------------------------------------------------------------------- */
+
+enum iso_clone_mode iso_clone_mode_max = ISO_CLONE_VM;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ISO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ISO_ASAN 1
+#endif
+#endif
+
+/* AddressSanitizer keeps per-thread state and shadow memory that a CLONE_VM child
+ * running on a foreign stack would corrupt: fork mode there. */
+#if defined(__x86_64__) && !defined(ISO_ASAN)
+#define ISO_HAVE_CLONE_VM 1
+/* The child starts on its own stack with no frame to return to: it calls fn(arg) and
+ * exits (status 127) if fn returns.  %r8/%r9 survive the syscall (only %rcx and %r11
+ * are clobbered) and are inherited by the child. */
+__asm__(".text\n"
+        ".globl iso_clone3_vm\n"
+        ".type iso_clone3_vm, @function\n"
+        "iso_clone3_vm:\n"
+        "        mov %rdx, %r8\n"
+        "        mov %rcx, %r9\n"
+        "        mov $435, %eax\n" /* __NR_clone3 */
+        "        syscall\n"
+        "        test %rax, %rax\n"
+        "        jz 1f\n"
+        "        ret\n"
+        "1:      xor %ebp, %ebp\n"
+        "        and $-16, %rsp\n"
+        "        mov %r9, %rdi\n"
+        "        call *%r8\n"
+        "        mov $127, %edi\n"
+        "        mov $231, %eax\n" /* __NR_exit_group */
+        "        syscall\n"
+        "        hlt\n"
+        ".size iso_clone3_vm, .-iso_clone3_vm\n");
+#else
+pid_t iso_clone3_vm(struct clone_args *args, size_t size, void (*fn)(void *), void *arg)
 {
-        bool started = false, failed = false;
+        return -ENOSYS;
+}
+#endif
+
+bool iso_clone_vm_supported(void)
+{
+#ifdef ISO_HAVE_CLONE_VM
+        return true;
+#else
+        return false;
+#endif
+}
+
+struct child_run {
+        const struct iso_config *c;
+        const struct iso_proc *proc;
+        const struct iso_child_ctx *ctx;
+};
+
+static void vm_child(void *arg)
+{
+        const struct child_run *run = arg;
+
+        iso_child_main(run->c, run->proc, run->ctx);
+}
+
+/* The child's stack: in this frame, which is ours again only once the child has
+ * executed or exited (CLONE_VFORK).  The setup, the vfork of the process and execvp's
+ * path buffer fit with room to spare. */
+#define ISO_CHILD_STACK (64 * 1024)
+
+static __attribute__((noinline)) pid_t clone_vm(struct clone_args *ca, const struct child_run *run)
+{
+        _Alignas(64) char stack[ISO_CHILD_STACK];
+        sigset_t all, old;
+        pid_t pid;
+
+        /* No handler of ours may run in the child (on its stack, in our memory): it
+         * starts with every signal blocked and resets the dispositions first. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        ca->flags |= CLONE_VM | CLONE_VFORK;
+        ca->stack = (uint64_t)(uintptr_t)stack;
+        ca->stack_size = sizeof(stack);
+        pid = iso_clone3_vm(ca, sizeof(*ca), vm_child, (void *)run);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        __asm__ volatile("" : : "r"(stack) : "memory"); /* the stack lives until here */
+        if (pid < 0) {
+                errno = -pid;
+                return -1;
+        }
+        return pid;
+}
+
+/* Fork mode: reads the reports until EOF (the child and, after a joined user namespace,
+ * its sibling have executed or exited). */
+static int read_reports(int fd, struct iso_child_report *rep, struct sbx_error *err)
+{
         struct iso_sync_msg m;
         ssize_t n;
-        int r = 0;
 
         for (;;) {
                 n = recv(fd, &m, sizeof(m), 0);
@@ -174,29 +276,24 @@ static int read_reports(int fd, const struct iso_config *c, const struct iso_pro
                 if (n < 0)
                         return sbx_fail_errno(err, -errno, "reading the sandbox's report");
                 if (n == 0)
-                        break;
+                        return 0;
                 if (n != sizeof(m))
                         return sbx_fail(err, -EIO, "sandbox setup: malformed report");
                 if (m.step == ISO_STEP_INIT_STARTED)
-                        started = true;
-                else if (!failed) {
-                        failed = true;
-                        r = iso_child_error(c, proc, &m, err);
-                }
+                        rep->started = true;
+                else if (m.step == ISO_STEP_CHILD_PID)
+                        rep->pid = m.index;
+                else if (rep->failure.step == 0)
+                        rep->failure = m;
         }
-        if (failed)
-                return r;
-        if (needs_init && !started)
-                return sbx_fail(err, -ECHILD,
-                                "sandbox setup: the child died before executing "
-                                "sandbox-init");
-        return 0;
 }
 
 static void kill_and_reap(int pidfd)
 {
         siginfo_t si;
 
+        if (pidfd < 0)
+                return;
         sbx_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
         while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
                 ;
@@ -207,7 +304,6 @@ struct spawn_fds {
         int io[3];
         int *joins;
         size_t n_joins;
-        char **argv;
 };
 
 static void spawn_fds_done(struct spawn_fds *f)
@@ -219,17 +315,35 @@ static void spawn_fds_done(struct spawn_fds *f)
         for (size_t i = 0; i < f->n_joins; i++)
                 safe_close(f->joins[i]);
         free(f->joins);
-        free(f->argv);
 }
 
-static int spawn_prepare(const struct iso_config *c, const struct iso_spawn_opts *o,
-                         char *const *args, struct spawn_fds *f, struct sbx_error *err)
+static int open_join(const struct iso_ns_join *j, struct sbx_error *err)
+{
+        const char *type = iso_ns_type_name(j->flag);
+        _cleanup_close_ int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+        int t;
+
+        if (fd < 0)
+                return sbx_fail_errno(err, -errno, "joining the %s namespace %s", type, j->path);
+        t = ioctl(fd, NS_GET_NSTYPE);
+        if (t < 0 && errno == ENOTTY)
+                return sbx_fail(err, -EINVAL, "joining the %s namespace %s: not a namespace file",
+                                type, j->path);
+        if (t < 0)
+                return sbx_fail_errno(err, -errno, "joining the %s namespace %s", type, j->path);
+        if ((uint64_t)t != j->flag)
+                return sbx_fail(err, -EINVAL, "joining the %s namespace %s: it is a %s namespace",
+                                type, j->path, iso_ns_type_name((uint64_t)t));
+        return TAKE_FD(fd);
+}
+
+static int spawn_prepare(const struct iso_config *c, const struct iso_spawn_opts *o, bool vm,
+                         struct spawn_fds *f, struct sbx_error *err)
 {
         const int want[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
-        size_t n = 0;
 
         *f = (struct spawn_fds){.sp = {-EBADF, -EBADF}, .io = {-EBADF, -EBADF, -EBADF}};
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->sp) < 0)
+        if (!vm && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->sp) < 0)
                 return sbx_fail_errno(err, -errno, "socketpair");
         for (int i = 0; i < 3; i++) {
                 f->io[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD_CLOEXEC, 3)
@@ -241,19 +355,91 @@ static int spawn_prepare(const struct iso_config *c, const struct iso_spawn_opts
         if (!f->joins)
                 return sbx_fail(err, -ENOMEM, "out of memory");
         for (size_t i = 0; i < c->n_joins; i++) {
-                f->joins[i] = open(c->joins[i].path, O_RDONLY | O_CLOEXEC);
+                f->joins[i] = open_join(&c->joins[i], err);
                 if (f->joins[i] < 0)
-                        return sbx_fail_errno(err, -errno, "namespace %s", c->joins[i].path);
+                        return f->joins[i];
                 f->n_joins++;
         }
-        while (args && args[n])
-                n++;
-        f->argv = calloc(n + 2, sizeof(char *));
-        if (!f->argv)
-                return sbx_fail(err, -ENOMEM, "out of memory");
-        f->argv[0] = (char *)"sandbox-init";
-        for (size_t i = 0; i < n; i++)
-                f->argv[i + 1] = args[i];
+        return 0;
+}
+
+/* Vm mode when it is built in, allowed, and no user or time namespace is involved (the
+ * kernel refuses to enter those from a process whose memory is shared: the user
+ * namespace's maps are written by us while the child waits, and setns() into an existing
+ * one needs a single-user mm). */
+static bool use_vm(uint64_t namespaces)
+{
+        return iso_clone_vm_supported() && iso_clone_mode_max == ISO_CLONE_VM &&
+               !(namespaces & (CLONE_NEWUSER | CLONE_NEWTIME));
+}
+
+/* Makes the child (its namespaces per ca), lets it run to its exec, and collects the
+ * outcome.  On success *pid and *pidfd name the process that runs (after a joined user
+ * namespace: the child's sibling in the new pid namespace); on failure everything was
+ * reaped. */
+static int run_child(const struct iso_config *c, const struct iso_proc *proc,
+                     struct iso_child_ctx *ctx, struct clone_args *ca, bool vm, struct spawn_fds *f,
+                     pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err)
+{
+        struct iso_child_report rep = {};
+        const struct child_run run = {.c = c, .proc = proc, .ctx = ctx};
+        int pidfd = -EBADF, sibling = -EBADF, r = 0;
+        pid_t pid;
+
+        ca->pidfd = (uint64_t)(uintptr_t)&pidfd;
+        if (vm) {
+                ctx->sync_fd = -1;
+                ctx->report = &rep;
+                pid = clone_vm(ca, &run);
+        } else {
+                ctx->sync_fd = f->sp[1];
+                ctx->report = NULL;
+                pid = sbx_clone3(ca, sizeof(*ca));
+                if (pid == 0)
+                        iso_child_main(c, proc, ctx);
+        }
+        *ret_pid = pid;
+        if (pid < 0)
+                return sbx_fail_errno(err, -errno, "clone3");
+        if (!vm) {
+                f->sp[1] = safe_close(f->sp[1]);
+                if (c->ns_new & CLONE_NEWUSER && !ctx->ns_late) {
+                        struct iso_sync_msg go = {.step = ISO_STEP_GO};
+
+                        r = write_map(pid, "uid_map", c->uid_map, err);
+                        if (r >= 0)
+                                r = write_map(pid, "gid_map", c->gid_map, err);
+                        if (r >= 0 && send(f->sp[0], &go, sizeof(go), MSG_NOSIGNAL) < 0)
+                                r = sbx_fail_errno(err, -errno, "sync with the sandbox");
+                }
+                if (r >= 0)
+                        r = read_reports(f->sp[0], &rep, err);
+        }
+        if (r >= 0 && rep.pid > 0) {
+                /* The sibling is our child too (CLONE_PARENT) and not reaped: its pid is
+                 * still its own.  The first child has exited after reporting it. */
+                sibling = sbx_pidfd_open(rep.pid, 0);
+                if (sibling < 0)
+                        r = sbx_fail_errno(err, -errno, "the sandbox's process %d", (int)rep.pid);
+        }
+        if (r >= 0 && rep.failure.step != 0)
+                r = iso_child_error(c, proc, &rep.failure, err);
+        else if (r >= 0 && !rep.started)
+                r = sbx_fail(err, -ECHILD, "sandbox setup: the child died before executing %s",
+                             ctx->task ? "the process" : "sandbox-init");
+        if (sibling >= 0 || r < 0) {
+                /* The first child is done (or must be): reap it. */
+                kill_and_reap(pidfd);
+                safe_close(pidfd);
+                pidfd = sibling;
+                *ret_pid = rep.pid;
+        }
+        if (r < 0) {
+                kill_and_reap(pidfd);
+                safe_close(pidfd);
+                return r;
+        }
+        *ret_pidfd = pidfd;
         return 0;
 }
 
@@ -262,8 +448,10 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
 {
         struct iso_spawn_opts dflt = ISO_SPAWN_OPTS_INIT;
         _cleanup_close_ int own_pidns = -EBADF;
+        uint64_t all = iso_config_namespaces(c);
+        bool joins_user = (all & ~c->ns_new) & CLONE_NEWUSER, vm = use_vm(all);
         struct spawn_fds f;
-        int pidfd = -1, init_fd, r;
+        int pidfd = -EBADF, init_fd, r;
         pid_t pid;
 
         if (!o)
@@ -271,24 +459,25 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
         init_fd = iso_init_memfd(err);
         if (init_fd < 0)
                 return init_fd;
-        r = spawn_prepare(c, o, o->args ?: c->proc.args, &f, err);
+        r = spawn_prepare(c, o, vm, &f, err);
         if (r < 0)
                 goto out;
 
         struct iso_child_ctx ctx = {
-                .sync_fd = f.sp[1],
                 .init_fd = init_fd,
                 .stdio = {f.io[0], f.io[1], f.io[2]},
                 .join_fds = f.joins,
-                .init_argv = f.argv,
                 .last_cap = last_cap(),
+                .userns = all & CLONE_NEWUSER,
+                /* After joining a user namespace, the new ones are created inside it. */
+                .ns_late = joins_user ? c->ns_new : 0,
         };
         struct iso_proc proc = c->proc;
         if (o->args)
                 proc.args = (char **)o->args;
         struct clone_args ca = {
-                .flags = c->ns_new | CLONE_PIDFD | (o->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
-                .pidfd = (uint64_t)(uintptr_t)&pidfd,
+                .flags = (joins_user ? 0 : c->ns_new) | CLONE_PIDFD |
+                         (o->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                 .exit_signal = SIGCHLD,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
         };
@@ -303,43 +492,17 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                                 goto out;
                         }
                         if (setns(f.joins[i], CLONE_NEWPID) < 0) {
-                                r = sbx_fail_errno(err, -errno, "setns %s", c->joins[i].path);
+                                r = sbx_fail_errno(err, -errno, "joining the pid namespace %s",
+                                                   c->joins[i].path);
                                 goto out;
                         }
                 }
-        pid = sbx_clone3(&ca, sizeof(ca));
-        if (pid == 0)
-                iso_child_main(c, &proc, &ctx);
+        r = run_child(c, &proc, &ctx, &ca, vm, &f, &pid, &pidfd, err);
         if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0)
                 abort(); /* cannot happen: our own pid namespace is always enterable */
-        if (pid < 0) {
-                r = sbx_fail_errno(err, -errno, "clone3");
+        if (r < 0)
                 goto out;
-        }
-
-        f.sp[1] = safe_close(f.sp[1]);
-        if (c->ns_new & CLONE_NEWUSER) {
-                struct iso_sync_msg go = {.step = ISO_STEP_GO};
-
-                r = write_map(pid, "uid_map", c->uid_map, err);
-                if (r >= 0)
-                        r = write_map(pid, "gid_map", c->gid_map, err);
-                if (r >= 0 && send(f.sp[0], &go, sizeof(go), MSG_NOSIGNAL) < 0)
-                        r = sbx_fail_errno(err, -errno, "sync with the sandbox");
-                if (r < 0) {
-                        kill_and_reap(pidfd);
-                        close(pidfd);
-                        goto out;
-                }
-        }
-        r = read_reports(f.sp[0], c, &proc, true, err);
-        if (r < 0) {
-                kill_and_reap(pidfd);
-                close(pidfd);
-                goto out;
-        }
         *ret_process = (struct iso_process){.pid = pid, .pidfd = pidfd};
-        r = 0;
 out:
         spawn_fds_done(&f);
         return r;
@@ -351,21 +514,18 @@ int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_conf
 {
         struct iso_spawn_opts dflt = ISO_SPAWN_OPTS_INIT;
         _cleanup_close_ int own_pidns = -EBADF;
+        uint64_t all = iso_config_namespaces(sandbox);
         struct iso_config tc = *sandbox;
+        bool vm = use_vm(all);
         struct spawn_fds f;
-        int pidfd = -1, r, join;
+        int pidfd = -EBADF, r;
         pid_t pid;
 
         if (!o)
                 o = &dflt;
-        /* The task enters every namespace of the sandbox through the init's pidfd
-         * (setns(2) with a pidfd: Linux 5.8); nothing is created or mounted. */
-        join = (int)(iso_config_namespaces(sandbox) &
-                     (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                      CLONE_NEWUSER | CLONE_NEWTIME));
         tc.ns_new = 0;
         tc.n_joins = 0;
-        r = spawn_prepare(&tc, o, NULL, &f, err);
+        r = spawn_prepare(&tc, o, vm, &f, err);
         if (r < 0)
                 goto out;
         /* A pid namespace is entered by children only: switch our pid_for_children to
@@ -375,45 +535,34 @@ int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_conf
                 r = sbx_fail_errno(err, -errno, "opening /proc/self/ns/pid");
                 goto out;
         }
-        if ((iso_config_namespaces(sandbox) & CLONE_NEWPID) &&
-            setns(sandbox_init->pidfd, CLONE_NEWPID) < 0) {
+        if ((all & CLONE_NEWPID) && setns(sandbox_init->pidfd, CLONE_NEWPID) < 0) {
                 r = sbx_fail_errno(err, -errno, "entering the sandbox's pid namespace");
                 goto out;
         }
+        /* The task enters every namespace of the sandbox through the init's pidfd
+         * (setns(2) with a pidfd: Linux 5.8); nothing is created or mounted. */
         struct iso_child_ctx ctx = {
-                .sync_fd = f.sp[1],
-                .init_fd = f.sp[1], /* unused for tasks */
+                .init_fd = -1,
                 .stdio = {f.io[0], f.io[1], f.io[2]},
-                .join_fds = &f.sp[1],
+                .join_fds = f.joins,
                 .last_cap = last_cap(),
+                .userns = all & CLONE_NEWUSER,
                 .task = true,
                 .task_pidfd = sandbox_init->pidfd,
-                .task_join = join,
+                .task_join = (int)(all & (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
+                                          CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME)),
         };
         struct clone_args ca = {
                 .flags = CLONE_PIDFD | (o->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
-                .pidfd = (uint64_t)(uintptr_t)&pidfd,
                 .exit_signal = SIGCHLD,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
         };
-        pid = sbx_clone3(&ca, sizeof(ca));
-        if (pid == 0)
-                iso_child_main(&tc, &task->proc, &ctx);
-        if (pid < 0)
-                r = sbx_fail_errno(err, -errno, "clone3");
-        if ((iso_config_namespaces(sandbox) & CLONE_NEWPID) && setns(own_pidns, CLONE_NEWPID) < 0)
+        r = run_child(&tc, &task->proc, &ctx, &ca, vm, &f, &pid, &pidfd, err);
+        if ((all & CLONE_NEWPID) && setns(own_pidns, CLONE_NEWPID) < 0)
                 abort(); /* cannot happen: our own pid namespace is always enterable */
-        if (pid < 0)
+        if (r < 0)
                 goto out;
-        f.sp[1] = safe_close(f.sp[1]);
-        r = read_reports(f.sp[0], &tc, &task->proc, false, err);
-        if (r < 0) {
-                kill_and_reap(pidfd);
-                close(pidfd);
-                goto out;
-        }
         *ret_process = (struct iso_process){.pid = pid, .pidfd = pidfd};
-        r = 0;
 out:
         spawn_fds_done(&f);
         return r;

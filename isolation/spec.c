@@ -148,6 +148,32 @@ static const struct {
         {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
+const char *iso_ns_type_name(uint64_t flag)
+{
+        for (size_t k = 0; k < ELEMENTSOF(ns_types); k++)
+                if (ns_types[k].flag == flag)
+                        return ns_types[k].name;
+        return "unknown";
+}
+
+static int join_rank(uint64_t flag)
+{
+        static const uint64_t order[] = {CLONE_NEWUSER,   CLONE_NEWIPC, CLONE_NEWUTS,
+                                         CLONE_NEWNET,    CLONE_NEWPID, CLONE_NEWNS,
+                                         CLONE_NEWCGROUP, CLONE_NEWTIME};
+        int i = 0;
+
+        while (i < (int)ELEMENTSOF(order) && order[i] != flag)
+                i++;
+        return i;
+}
+
+static int join_order_cmp(const void *a, const void *b)
+{
+        return join_rank(((const struct iso_ns_join *)a)->flag) -
+               join_rank(((const struct iso_ns_join *)b)->flag);
+}
+
 static int namespaces_parse(const json_t *a, struct iso_config *c, struct sbx_error *err)
 {
         uint64_t seen = 0;
@@ -188,10 +214,6 @@ static int namespaces_parse(const json_t *a, struct iso_config *c, struct sbx_er
                         if (!json_is_string(p) || json_string_value(p)[0] != '/')
                                 return iso_json_path_error(err, strcat(sub, ".path"),
                                                            "must be an absolute path");
-                        if (ns_types[k].flag & (CLONE_NEWNS | CLONE_NEWUSER))
-                                return iso_json_path_error(
-                                        err, strcat(sub, ".path"),
-                                        "joining an existing %s namespace is not supported", type);
                         c->joins[c->n_joins].flag = ns_types[k].flag;
                         c->joins[c->n_joins].path = strdup(json_string_value(p));
                         if (!c->joins[c->n_joins++].path)
@@ -199,9 +221,21 @@ static int namespaces_parse(const json_t *a, struct iso_config *c, struct sbx_er
                 } else
                         c->ns_new |= ns_types[k].flag;
         }
-        if (!(c->ns_new & CLONE_NEWNS))
+        /* After a joined user namespace the new ones are created inside it, a new pid or
+         * time namespace by a second process, whose pid is only known in our pid namespace
+         * when no pid namespace is joined. */
+        if ((seen & ~c->ns_new & CLONE_NEWUSER) && (seen & ~c->ns_new & CLONE_NEWPID) &&
+            (c->ns_new & CLONE_NEWTIME))
                 return iso_json_path_error(err, "linux.namespaces",
-                                           "a new mount namespace is required (pivot_root)");
+                                           "a new time namespace with joined user and pid "
+                                           "namespaces is not supported");
+        if (!(seen & CLONE_NEWNS))
+                return iso_json_path_error(err, "linux.namespaces",
+                                           "a mount namespace is required (pivot_root)");
+        /* Joined in runc's order: the user namespace first (it decides what the others
+         * may be joined and created with), the mount namespace late (the root is set up
+         * inside it). */
+        qsort(c->joins, c->n_joins, sizeof(*c->joins), join_order_cmp);
         return 0;
 }
 

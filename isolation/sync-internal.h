@@ -2,29 +2,32 @@
 #pragma once
 
 /*
- * The sync protocol between iso_spawn() (the parent), the clone3 child and
- * sandbox-init, over one SOCK_SEQPACKET socketpair.  Every message is one
- * struct iso_sync_msg.
+ * How the clone3 child of iso_spawn()/iso_spawn_task() reports to the parent.
+ * Every report is one struct iso_sync_msg.  In fork mode they travel on one
+ * SOCK_SEQPACKET socketpair (close-on-exec in the child, so the parent reads
+ * until EOF); in vm mode (CLONE_VM|CLONE_VFORK) the child stores them in a
+ * struct iso_child_report in the parent's memory, which the parent reads once
+ * clone3 returns (the child has then executed sandbox-init, or exited).
  *
- *   parent → child   ISO_STEP_GO once the user namespace maps are written
+ *   parent → child   ISO_STEP_GO once the user namespace maps are written (fork mode)
  *   child  → parent  {step, index, errno} when a setup step fails (then it exits)
- *   init   → parent  ISO_STEP_INIT_STARTED once sandbox-init runs
- *   init's child → parent  {ISO_STEP_EXEC, 0, errno} when exec of the process fails
- *
- * The socket reaches sandbox-init as fd ISO_SYNC_FD; sandbox-init closes it as
- * soon as the process is started, and the process gets it close-on-exec, so the
- * parent reads until EOF: success is INIT_STARTED without an error.
+ *   child  → parent  ISO_STEP_CHILD_PID {index = pid}: after joining a user namespace,
+ *                    the sibling that carries on in the new pid namespace (fork mode)
+ *   child  → parent  ISO_STEP_INIT_STARTED right before executing sandbox-init (or a
+ *                    task's process); the spec's process has been executed by then
  */
 
+#include <stdbool.h>
 #include <stdint.h>
-
-#define ISO_SYNC_FD 3
+#include <sys/types.h>
 
 enum iso_step {
         ISO_STEP_GO = 1,
         ISO_STEP_INIT_STARTED,
         ISO_STEP_SYNC,
+        ISO_STEP_CHILD_PID,
         ISO_STEP_SETNS,
+        ISO_STEP_UNSHARE,
         ISO_STEP_STDIO,
         ISO_STEP_LOOPBACK,
         ISO_STEP_PROPAGATION,
@@ -60,4 +63,11 @@ struct iso_sync_msg {
         int32_t step;
         int32_t index; /* mount, sysctl, path or rlimit index; 0 otherwise */
         int32_t error; /* positive errno */
+};
+
+/* vm mode: the child's reports, in the parent's memory. */
+struct iso_child_report {
+        struct iso_sync_msg failure; /* step 0: none */
+        pid_t pid;                   /* ISO_STEP_CHILD_PID */
+        bool started;                /* ISO_STEP_INIT_STARTED */
 };

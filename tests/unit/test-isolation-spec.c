@@ -115,11 +115,10 @@ Test(isolation_spec, namespace_errors)
                 "{\"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"mount\"}]}}",
                 "linux.namespaces[1]: duplicate namespace type \"mount\"");
         expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}",
-                     "linux.namespaces: a new mount namespace is required (pivot_root)");
+                     "linux.namespaces: a mount namespace is required (pivot_root)");
         expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"mount\", "
-                     "\"path\": \"/proc/1/ns/mnt\"}]}}",
-                     "linux.namespaces[0].path: joining an existing mount namespace is not "
-                     "supported");
+                     "\"path\": \"ns/mnt\"}]}}",
+                     "linux.namespaces[0].path: must be an absolute path");
         expect_error("{\"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}}",
                      "hostname: needs a new uts namespace");
 }
