@@ -192,13 +192,14 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
         lpath = tasks_path(id, tid, "logs");
         if (!wpath || !lpath)
                 return EXIT_CONNECT;
+        /* The output as it comes: the stream ends when the task exits; then its status. */
+        fflush(stdout);
+        r = ctl_stream(c, lpath, "follow=1");
+        fflush(stdout);
+        if (r != 0)
+                return r < 0 ? EXIT_CONNECT : r;
         r = ctl_call(c, "GET", wpath, NULL, NULL, &w);
         if (r)
-                return r;
-        fflush(stdout);
-        r = ctl_stream(c, lpath, NULL);
-        fflush(stdout);
-        if (r > 0)
                 return r;
         json_t *st = json_object_get(w, "exit_status");
         if (!json_is_integer(st)) {

@@ -634,7 +634,7 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
         if ((r = want_args("logs", argc, argv, 1)))
                 return r;
         if (task) {
-                /* A task's log (issue #7): tasks/TID/logs, no follow. */
+                /* A task's log (issue #7): tasks/TID/logs; -f until the task exits. */
                 _cleanup_free_ char *tail = NULL;
                 suffix = strdup("tasks/");
                 if (!suffix || http_append_escaped(&suffix, task) < 0 ||
@@ -643,7 +643,7 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
                 path = sandbox_path(argv[optind], tail);
                 if (!path)
                         return EXIT_CONNECT;
-                r = ctl_stream(c, path, NULL);
+                r = ctl_stream(c, path, follow ? "follow=1" : NULL);
                 return r < 0 ? EXIT_CONNECT : r;
         }
         path = sandbox_path(argv[optind], "logs");

@@ -69,8 +69,9 @@ static const struct command commands[] = {
          "  -o, --output FMT   table or json\n"},
         {"logs", cmd_logs, "ID [-f] [--task TID]",
          "Print the sandbox's output (stdout and stderr).",
-         "  -f, --follow       keep printing until the sandbox's output ends\n"
-         "  -t, --task TID     the output of a task instead (no --follow)\n"},
+         "  -f, --follow       keep printing until the sandbox's output ends (with --task:\n"
+         "                     until the task exits)\n"
+         "  -t, --task TID     the output of a task instead\n"},
         {"spec", cmd_spec, "", "Print the default spec (host root read-only, no image needed).",
          ""},
         {"run", cmd_run, "[--rm] [--spec FILE] [--label K=V]... ID [-- CMD [ARG...]]",
@@ -84,8 +85,8 @@ static const struct command commands[] = {
         {"exec", cmd_exec,
          "[--detach] [--id TID] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--seccomp FILE]\n"
          "            ID -- CMD [ARG...]",
-         "Run CMD as a task inside the running sandbox ID; waits, prints its output and exits\n"
-         "with its status (--detach: prints the task id and returns at once).",
+         "Run CMD as a task inside the running sandbox ID; prints its output as it comes, waits\n"
+         "and exits with its status (--detach: prints the task id and returns at once).",
          "  -d, --detach       do not wait; print the task id\n"
          "  -i, --id TID       the task id (default: generated)\n"
          "  -w, --cwd DIR      working directory inside the sandbox\n"

@@ -55,7 +55,9 @@ static const struct route routes[] = {
         {"/v1/sandboxes/{id}/tasks/{tid}/kill",
          true,
          {[SUP_POST] = {sup_api_task_kill, {"signal"}}}},
-        {"/v1/sandboxes/{id}/tasks/{tid}/logs", true, {[SUP_GET] = {sup_api_task_logs}}},
+        {"/v1/sandboxes/{id}/tasks/{tid}/logs",
+         true,
+         {[SUP_GET] = {sup_api_task_logs, {"follow"}}}},
         {"/v1/events", false, {[SUP_GET] = {sup_api_events, {"namespace", "filter*"}}}},
 };
 

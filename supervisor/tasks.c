@@ -146,6 +146,7 @@ int sup_task_write_state(const struct sup_task *t)
 static void task_drain(struct sup_task *t)
 {
         char buf[65536];
+        bool got = false;
 
         while (t->out_fd >= 0) {
                 ssize_t n = read(t->out_fd, buf, sizeof(buf));
@@ -168,8 +169,10 @@ static void task_drain(struct sup_task *t)
                 size_t keep = (size_t)n;
                 if (t->log_size + keep > SUP_TASK_LOG_MAX)
                         keep = SUP_TASK_LOG_MAX - t->log_size;
-                if (keep > 0 && sbx_write_all(t->log_fd, buf, keep) == 0)
+                if (keep > 0 && sbx_write_all(t->log_fd, buf, keep) == 0) {
                         t->log_size += keep;
+                        got = true;
+                }
                 if (keep < (size_t)n) {
                         char line[128];
                         int m = snprintf(line, sizeof(line),
@@ -178,7 +181,14 @@ static void task_drain(struct sup_task *t)
                                          SUP_TASK_LOG_MAX);
                         (void)sbx_write_all(t->log_fd, line, m);
                         t->log_capped = true;
+                        got = true;
                 }
+        }
+        /* Followers of the task's log (api-tasks.c) read what was added. */
+        if (got) {
+                struct sup_sandbox *sb = sup_sandbox_find(t->group->ns, t->group->id);
+                if (sb)
+                        sup_sandbox_notify(sb, SUP_WAKE_TASK);
         }
 }
 

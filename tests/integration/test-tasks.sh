@@ -133,6 +133,72 @@ sb_create idle null
 task_create idle "$(args_json /bin/true)"
 eq "task in a sandbox that is not running: 412" 412 "$STATUS"
 
+# ---- following a task's output (logs?follow=1, sandboxctl logs -f --task, sandboxctl exec) ----
+# The task prints "first", then waits for a file the test creates through the sandbox's root
+# (/proc/INIT/root/tmp/...), then prints "second" and exits: what a follower got while the
+# task was blocked shows the output arrives live, with no timing assumption.
+GATE_ROOT=/proc/$INIT_PID/root/tmp
+# wait_for_line FILE LINE: until FILE has the line (at most ~20 s).
+wait_for_line() {
+        local i
+        for i in $(seq 1 400); do
+                grep -qx "$2" "$1" 2>/dev/null && return 0
+                sleep 0.05
+        done
+        return 1
+}
+gated() { echo "echo first; while [ ! -e /tmp/$1 ]; do sleep 0.02; done; echo second; exit 7"; }
+task_create box "$(args_json /bin/sh -c "$(gated gate1)")" follow1
+eq "create a gated task" 201 "$STATUS"
+curl -sN --max-time 60 --unix-socket "$SOCK" -o "$T/follow1" -w '%{http_code}' \
+        "http://x/v1/sandboxes/box/tasks/follow1/logs?follow=1" >"$T/follow1.code" &
+FPID=$!
+check "logs?follow=1: the first line arrives while the task runs" wait_for_line "$T/follow1" first
+api GET /v1/sandboxes/box/tasks/follow1
+eq "  (the task is still running then)" running "$(jf .state)"
+check "  the stream is still open" kill -0 "$FPID"
+touch "$GATE_ROOT/gate1"
+wait "$FPID"
+eq "  the stream ends by itself when the task exits (curl ok)" 0 "$?"
+eq "  200" 200 "$(cat "$T/follow1.code")"
+eq "  everything the task wrote" "first second" "$(tr '\n' ' ' <"$T/follow1" | sed 's/ $//')"
+api GET "/v1/sandboxes/box/tasks/follow1/logs?follow=1"
+eq "follow of an exited task: the whole log, then the end" "first second" \
+        "$(printf '%s' "$BODY_OUT" | tr '\n' ' ' | sed 's/ $//')"
+api GET "/v1/sandboxes/box/tasks/follow1/logs?follow=maybe"
+eq "follow=maybe: 400" 400 "$STATUS"
+task_create box "$(args_json /bin/sleep 1000)" follow2
+curl -sN --max-time 60 --unix-socket "$SOCK" -o "$T/follow2" \
+        "http://x/v1/sandboxes/box/tasks/follow2/logs?follow=1" &
+FPID=$!
+sleep 0.2
+api POST "/v1/sandboxes/box/tasks/follow2/kill?signal=KILL"
+wait "$FPID"
+eq "a follow of a killed silent task ends (curl ok)" 0 "$?"
+if [ -x "$SANDBOXCTL" ]; then
+        task_create box "$(args_json /bin/sh -c "$(gated gate2)")" follow3
+        "$SANDBOXCTL" --socket "$SOCK" logs -f box --task follow3 >"$T/follow3" &
+        FPID=$!
+        check "sandboxctl logs -f --task: the first line arrives while the task runs" \
+                wait_for_line "$T/follow3" first
+        check "  still following" kill -0 "$FPID"
+        touch "$GATE_ROOT/gate2"
+        wait "$FPID"
+        eq "  exits 0 when the task exits" 0 "$?"
+        eq "  everything" "first second" "$(tr '\n' ' ' <"$T/follow3" | sed 's/ $//')"
+        "$SANDBOXCTL" --socket "$SOCK" exec --id follow4 box -- /bin/sh -c "$(gated gate3)" \
+                >"$T/follow4" &
+        FPID=$!
+        check "sandboxctl exec prints the output live: the first line before the task exits" \
+                wait_for_line "$T/follow4" first
+        api GET /v1/sandboxes/box/tasks/follow4
+        eq "  (the task is still running then)" running "$(jf .state)"
+        touch "$GATE_ROOT/gate3"
+        wait "$FPID"
+        eq "  then exits with the task's status" 7 "$?"
+        eq "  everything" "first second" "$(tr '\n' ' ' <"$T/follow4" | sed 's/ $//')"
+fi
+
 # ---- a task's own seccomp profile (linux.seccomp), stacked on the sandbox's ----
 # task_sc SANDBOX TID SECCOMP_JSON ARGS...: create a task with its own profile.
 task_sc() {
