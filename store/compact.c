@@ -6,7 +6,9 @@
  *      dup its fd.  The bytes before E0 never change again (append-only).
  *   2. Replay [header, E0) from a read-only mapping into a private table of
  *      frame pointers, and write the live frames, verbatim and in file order,
- *      after a new header (generation + 1) to DIR/store.log.compact.
+ *      after a new header (generation + 1) to DIR/store.log.compact, with one
+ *      COMMIT after them.  The new file has no preallocated zeros; the sync
+ *      thread adds them after the switch.
  *   3. Catch up: copy [E0, E1) — frames committed meanwhile, tombstones
  *      included — and fdatasync, until the remaining tail is small.
  *   4. Under io_lock (the only writer stall): copy the last tail, fdatasync,
@@ -172,6 +174,9 @@ static int compact_run(struct store *s, struct sbx_error *err)
                 const uint8_t *f = m + off;
                 struct record_key key;
                 void *old;
+                off += FRAME_HEADER + len;
+                if (f[8] == FRAME_COMMIT)
+                        continue; /* the prefix is committed: only records matter */
                 record_payload_key(f + FRAME_HEADER, &key);
                 uint64_t h = record_key_hash(key.ns, key.ns_len, key.id, key.id_len);
                 if (f[8] == REC_DELETE)
@@ -180,7 +185,6 @@ static int compact_run(struct store *s, struct sbx_error *err)
                         r = fail_io(err, r, "replaying");
                         goto out;
                 }
-                off += FRAME_HEADER + len;
         }
         live = calloc(tab.n ? tab.n : 1, sizeof(*live));
         if (!live) {
@@ -205,6 +209,13 @@ static int compact_run(struct store *s, struct sbx_error *err)
         r = w_add(&w, hdr, sizeof(hdr));
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = w_add(&w, live[i], FRAME_HEADER + (size_t)get_u32(live[i]));
+        if (r >= 0 && n > 0) {
+                /* The live records are one batch; the tail copied after it
+                 * consists of whole batches of the old log, COMMITs included. */
+                uint8_t commit[COMMIT_FRAME_SIZE];
+                commit_frame_encode(commit, w.size - LOG_HEADER_SIZE, (uint32_t)n);
+                r = w_add(&w, commit, sizeof(commit));
+        }
         if (r >= 0)
                 r = w_flush(&w);
         if (r >= 0)
@@ -255,6 +266,9 @@ static int compact_run(struct store *s, struct sbx_error *err)
         s->log_fd = TAKE_FD(new_fd);
         __atomic_store_n(&s->log_end, w.size, __ATOMIC_RELEASE);
         __atomic_store_n(&s->generation, gen + 1, __ATOMIC_RELEASE);
+        /* No zeros after the new end yet: the sync thread preallocates. */
+        s->file_size = w.size;
+        s->prealloc_retry_at = 0;
         uint64_t held = sbx_now_monotonic_ns() - t0;
         if (held > s->compact_stall_ns)
                 s->compact_stall_ns = held;

@@ -1,39 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The append-only log: its file header and the sync thread that appends
- * batches of records with one fdatasync each (group commit).
+ * batches of records with one fdatasync each (group commit), in space
+ * preallocated with written zeros.
  *
  * File DIR/store.log — all integers little-endian, fixed width, no padding.
  *
  *   File header (32 bytes, at offset 0):
  *     offset  size  field
  *          0     8  magic "sbxstore" (ASCII, no NUL)
- *          8     4  format version, 1
+ *          8     4  format version, 2 (1 is read and converted, see recover.c)
  *         12     4  header size, 32
  *         16     8  generation: 1 for a new store, +1 per compaction
  *         24     4  reserved, 0
  *         28     4  CRC-32C of bytes 0..27
  *
- *   Records (frames), one after another from offset 32 to the end of file:
+ *   Frames, one after another from offset 32:
  *     offset  size  field
  *          0     4  L, payload length in bytes (at most 16 MiB)
  *          4     4  CRC-32C over bytes 0..3 (L), byte 8 (type) and the payload
- *          8     1  type: 1 = PUT (a whole sandbox record), 2 = DELETE (tombstone)
- *          9     L  payload (layout in codec.c / docs/store-format.md)
+ *          8     1  type: 1 = PUT (a whole sandbox record), 2 = DELETE (tombstone),
+ *                   3 = COMMIT (ends a batch)
+ *          9     L  payload (PUT/DELETE: codec.c / docs/store-format.md;
+ *                   COMMIT: L = 12, u64 bytes of the batch's frames before it,
+ *                   u32 number of those frames)
  *
- * A frame is valid when its type is 1 or 2, it lies wholly inside the file,
- * its CRC matches and its payload parses completely (names valid, keys
- * ascending, no trailing bytes).  Replaying the valid frames in order — PUT
- * replaces the record of its (namespace, id), DELETE removes it — gives the
- * store.  Recovery (recover.c): at the first invalid frame, if no valid frame
- * starts anywhere after it, it is the torn tail of an unacknowledged batch
- * and the file is truncated there; otherwise the log is corrupt and open
- * fails naming the offset (or, in repair mode, skips to the next valid frame
- * and rewrites the log without the damage).
+ *   Then zeros to the end of the file (preallocated space), or nothing.
  *
- * Nothing is acknowledged before the fdatasync that covers it returns.  A
- * batch that fails to write or sync is cut off again with ftruncate+fdatasync
- * so no failed record can reappear after a crash.
+ * A frame is valid when its type is 1, 2 or 3, it lies wholly inside the
+ * file, its CRC matches and its payload parses completely (names valid, keys
+ * ascending, no trailing bytes; a COMMIT is 12 bytes).  A batch is the frames
+ * since the previous COMMIT (or the header) and the COMMIT that ends it, whose
+ * byte count must match.  Replaying the frames of the committed batches in
+ * order — PUT replaces the record of its (namespace, id), DELETE removes it —
+ * gives the store.  The log ends at the first frame that is not valid: with
+ * only zeros from there on, that is the clean end.  Recovery (recover.c)
+ * otherwise decides between a torn last batch (truncated) and corruption
+ * (refused with the offset, or skipped in repair mode).
+ *
+ * Nothing is acknowledged before the fdatasync that covers its batch and
+ * COMMIT returns.  A batch that fails to write or sync is cut off again with
+ * ftruncate+fdatasync so no failed record can reappear after a crash.
+ *
+ * Preallocation: the sync thread keeps up to PREALLOC_STEP of written zeros
+ * (not fallocate's unwritten extents) after the end, extending by a step with
+ * one fdatasync when less than half a step is left and no batch is waiting,
+ * or less than an eighth in any case.  A batch then overwrites
+ * blocks that are already allocated and within the file size, so its
+ * fdatasync has no size or extent change to commit through the journal.
+ * When an extension fails (disk full), batches append past the end as
+ * before, and the extension is retried a step later.
  */
 #include "store/store-internal.h"
 
@@ -58,16 +74,28 @@ void log_header_encode(uint8_t buf[LOG_HEADER_SIZE], uint64_t generation)
         put_u32(buf + 28, store_crc32c(0, buf, 28));
 }
 
-int log_header_decode(const uint8_t *buf, size_t len, uint64_t *ret_generation)
+int log_header_decode(const uint8_t *buf, size_t len, uint64_t *ret_generation,
+                      uint32_t *ret_version)
 {
         if (len < LOG_HEADER_SIZE || memcmp(buf, LOG_MAGIC, 8) != 0)
                 return -EBADMSG;
         if (get_u32(buf + 28) != store_crc32c(0, buf, 28))
                 return -EBADMSG;
-        if (get_u32(buf + 8) != LOG_VERSION || get_u32(buf + 12) != LOG_HEADER_SIZE)
+        *ret_version = get_u32(buf + 8);
+        if ((*ret_version != 1 && *ret_version != LOG_VERSION) ||
+            get_u32(buf + 12) != LOG_HEADER_SIZE)
                 return -EPROTONOSUPPORT;
         *ret_generation = get_u64(buf + 16);
         return 0;
+}
+
+void commit_frame_encode(uint8_t buf[COMMIT_FRAME_SIZE], uint64_t bytes, uint32_t n)
+{
+        put_u32(buf, COMMIT_PAYLOAD);
+        buf[8] = FRAME_COMMIT;
+        put_u64(buf + FRAME_HEADER, bytes);
+        put_u32(buf + FRAME_HEADER + 8, n);
+        put_u32(buf + 4, frame_crc(buf, COMMIT_PAYLOAD));
 }
 
 int fsync_dir(int dir_fd)
@@ -113,6 +141,13 @@ int log_write_new(int dir_fd, uint64_t generation, struct entry *const *entries,
                 r = write_all(fd, entries[i]->frame, entries[i]->frame_len);
                 size += entries[i]->frame_len;
         }
+        if (n > 0 && r >= 0) {
+                /* One batch: everything since the header. */
+                uint8_t commit[COMMIT_FRAME_SIZE];
+                commit_frame_encode(commit, size - LOG_HEADER_SIZE, (uint32_t)n);
+                r = write_all(fd, commit, sizeof(commit));
+                size += sizeof(commit);
+        }
         if (r >= 0 && fdatasync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dir_fd, LOG_TMP_NAME, dir_fd, LOG_NAME) < 0)
@@ -128,56 +163,72 @@ int log_write_new(int dir_fd, uint64_t generation, struct entry *const *entries,
         return 0;
 }
 
-/* Appends the frames of a batch at log_end and syncs them.  Called with io_lock held. */
+static int pwritev_all(int fd, struct iovec *v, int n, uint64_t at)
+{
+        while (n > 0) {
+                ssize_t w = pwritev(fd, v, n, (off_t)at);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (w == 0)
+                        return -ENOSPC;
+                at += (uint64_t)w;
+                while (n > 0 && (size_t)w >= v->iov_len) {
+                        w -= (ssize_t)v->iov_len;
+                        v++;
+                        n--;
+                }
+                if (n > 0) {
+                        v->iov_base = (uint8_t *)v->iov_base + w;
+                        v->iov_len -= (size_t)w;
+                }
+        }
+        return 0;
+}
+
+/* Writes the frames of a batch and its COMMIT at log_end and syncs them.
+ * Called with io_lock held. */
 static int write_batch(struct store *s, struct op *batch, struct sbx_error *err)
 {
         struct iovec iov[256];
-        uint64_t off = s->log_end, total = 0;
+        uint8_t commit[COMMIT_FRAME_SIZE];
+        uint64_t off = s->log_end, total = 0, bytes = 0;
         size_t n_ops = 0;
         int r = 0;
 
-        for (struct op *o = batch; o && r >= 0;) {
+        for (struct op *o = batch; o; o = o->next) {
+                bytes += o->entry->frame_len;
+                n_ops++;
+        }
+        commit_frame_encode(commit, bytes, (uint32_t)n_ops);
+        for (struct op *o = batch;;) {
                 int n = 0;
                 size_t chunk = 0;
-                for (; o && n < (int)ELEMENTSOF(iov); o = o->next, n++) {
+                for (; o && n < (int)ELEMENTSOF(iov) - 1; o = o->next, n++) {
                         iov[n] = (struct iovec){o->entry->frame, o->entry->frame_len};
                         chunk += o->entry->frame_len;
-                        n_ops++;
                 }
-                struct iovec *v = iov;
-                uint64_t at = off + total;
-                while (chunk > 0) {
-                        ssize_t w = pwritev(s->log_fd, v, n, (off_t)at);
-                        if (w < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                r = -errno;
-                                break;
-                        }
-                        if (w == 0) {
-                                r = -ENOSPC;
-                                break;
-                        }
-                        at += (uint64_t)w;
-                        total += (uint64_t)w;
-                        chunk -= (size_t)w;
-                        while (n > 0 && (size_t)w >= v->iov_len) {
-                                w -= (ssize_t)v->iov_len;
-                                v++;
-                                n--;
-                        }
-                        if (n > 0) {
-                                v->iov_base = (uint8_t *)v->iov_base + w;
-                                v->iov_len -= (size_t)w;
-                        }
+                bool last = !o;
+                if (last) {
+                        iov[n++] = (struct iovec){commit, sizeof(commit)};
+                        chunk += sizeof(commit);
                 }
+                if ((r = pwritev_all(s->log_fd, iov, n, off + total)) < 0)
+                        break;
+                total += chunk;
+                if (last)
+                        break;
         }
         if (r >= 0 && fdatasync(s->log_fd) < 0)
                 r = -errno;
         if (r < 0) {
                 io_error(err, r, "writing");
-                /* Cut the failed batch off so none of it can reappear after a crash.
-                 * If even that fails, the log's tail is unknown: stop writing. */
+                /* Cut the failed batch off so none of it can reappear after a crash
+                 * (and the preallocated zeros with it: the next extension writes
+                 * them again).  If even that fails, the log's tail is unknown:
+                 * stop writing. */
                 if (ftruncate(s->log_fd, (off_t)off) < 0 || fdatasync(s->log_fd) < 0) {
                         sbx_fail(&s->broken_err, -EIO,
                                  "the store log is in an unknown state after a failed write "
@@ -185,12 +236,55 @@ static int write_batch(struct store *s, struct op *batch, struct sbx_error *err)
                                  err->message);
                         __atomic_store_n(&s->broken, true, __ATOMIC_RELEASE);
                 }
+                s->file_size = off;
+                s->prealloc_retry_at = off + PREALLOC_STEP;
                 return err->code;
         }
         __atomic_store_n(&s->log_end, off + total, __ATOMIC_RELEASE);
+        if (s->file_size < off + total)
+                s->file_size = off + total;
         __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&s->writes, n_ops, __ATOMIC_RELAXED);
         return 0;
+}
+
+void log_preallocate(struct store *s, bool idle)
+{
+        static const uint8_t zeros[64 << 10];
+
+        pthread_mutex_lock(&s->io_lock);
+        uint64_t end = s->log_end, from = s->file_size;
+        uint64_t low = idle ? PREALLOC_STEP / 2 : PREALLOC_STEP / 8;
+        if (__atomic_load_n(&s->broken, __ATOMIC_ACQUIRE) || from - end >= low ||
+            end < s->prealloc_retry_at) {
+                pthread_mutex_unlock(&s->io_lock);
+                return;
+        }
+        /* Up to a step past the end, ending on a 4 KiB boundary. */
+        uint64_t to = (end + PREALLOC_STEP) & ~(uint64_t)4095;
+        int r = 0;
+        for (uint64_t at = from; at < to && r >= 0;) {
+                size_t n = to - at < sizeof(zeros) ? (size_t)(to - at) : sizeof(zeros);
+                ssize_t w = pwrite(s->log_fd, zeros, n, (off_t)at);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        r = w < 0 ? -errno : -ENOSPC;
+                else
+                        at += (uint64_t)w;
+        }
+        if (r >= 0 && fdatasync(s->log_fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                /* Disk full (or an I/O error): give the space back and append past
+                 * the end meanwhile.  Zeros that stay behind are harmless. */
+                (void)!ftruncate(s->log_fd, (off_t)from);
+                s->prealloc_retry_at = end + PREALLOC_STEP;
+        } else {
+                s->file_size = to;
+                __atomic_add_fetch(&s->preallocs, 1, __ATOMIC_RELAXED);
+        }
+        pthread_mutex_unlock(&s->io_lock);
 }
 
 static void fail_list(struct op *list, const struct sbx_error *e)
@@ -235,10 +329,49 @@ static void linger(struct store *s)
                         break;
 }
 
+/* The next batch is ready: writes queued, and the callbacks of the previous
+ * batch have run (qlock held, or racy for the spin below). */
+static bool batch_ready(struct store *s)
+{
+        return __atomic_load_n(&s->q_head, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&s->d_head, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&s->dispatching, __ATOMIC_ACQUIRE);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+}
+
+/* After delivering a batch, a writer that waits for it (a daemon's client
+ * whose reply goes out, the next write of a sequence) usually submits its
+ * next write within a loop iteration.  Waiting for that on the condition
+ * variable costs a futex sleep and wakeup (0.1-0.2 ms on a small VM), so the
+ * sync thread first spins for up to SPIN_NS, and only then sleeps.  The
+ * spin is a hint: the caller rechecks under qlock.  Called without qlock. */
+#define SPIN_NS (200 * NSEC_PER_USEC)
+static void spin_for_work(struct store *s)
+{
+        uint64_t until = sbx_now_monotonic_ns() + SPIN_NS;
+        for (unsigned i = 1;; i++) {
+                if (batch_ready(s) || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+                        return;
+                cpu_relax();
+                if (i % 64 == 0 && sbx_now_monotonic_ns() > until)
+                        return;
+        }
+}
+
 void *log_sync_thread(void *arg)
 {
         struct store *s = arg;
+        bool delivered = false;
 
+        log_preallocate(s, true);
         pthread_mutex_lock(&s->qlock);
         for (;;) {
                 /* Wait for writes, and for the loop to have run the callbacks of
@@ -246,7 +379,16 @@ void *log_sync_thread(void *arg)
                  * join this batch instead of trailing it in a batch of their
                  * own (with N clients in lock-step this keeps N writes per
                  * fdatasync instead of N/2). */
-                while (!s->stop && (!s->q_head || s->d_head || s->dispatching))
+                if (delivered && !s->stop && !batch_ready(s)) {
+                        pthread_mutex_unlock(&s->qlock);
+                        spin_for_work(s);
+                        /* Keep zeros ahead: in idle time from half a step left,
+                         * before the next batch from an eighth. */
+                        log_preallocate(s, !batch_ready(s));
+                        pthread_mutex_lock(&s->qlock);
+                }
+                delivered = false;
+                while (!s->stop && !batch_ready(s))
                         pthread_cond_wait(&s->qcond, &s->qlock);
                 if (!s->q_head)
                         break;
@@ -288,6 +430,7 @@ void *log_sync_thread(void *arg)
                 }
                 to_done(s, batch);
                 store_wake(s);
+                delivered = true;
         }
         pthread_mutex_unlock(&s->qlock);
         return NULL;

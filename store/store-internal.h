@@ -25,7 +25,14 @@
 #define LOCK_NAME       "LOCK"
 #define LOG_HEADER_SIZE 32u
 #define LOG_MAGIC       "sbxstore"
-#define LOG_VERSION     1u
+#define LOG_VERSION     2u /* 1: no commit frames, the log ends at the end of the file */
+
+/* Version 2: every batch ends with a commit frame (log.c); the log ends at
+ * the first invalid frame, and the zeros after it are preallocated space. */
+#define FRAME_COMMIT      3u  /* type of a commit frame */
+#define COMMIT_PAYLOAD    12u /* u64 bytes of the batch's frames, u32 number of frames */
+#define COMMIT_FRAME_SIZE (FRAME_HEADER + COMMIT_PAYLOAD)
+#define PREALLOC_STEP     (1u << 20) /* zeros written ahead of the end, per step */
 
 /* A frame held in memory: the index keeps one per live record. */
 struct entry {
@@ -122,6 +129,9 @@ struct store {
         pthread_mutex_t io_lock;
         uint64_t log_end;
         uint64_t generation;
+        uint64_t file_size;         /* io_lock: log_end plus the preallocated zeros */
+        uint64_t prealloc_retry_at; /* io_lock: after a failed extension, retry past this end */
+        uint64_t preallocs;         /* atomic: extensions done (for the bench) */
 
         uint64_t commits, writes, compactions; /* atomics */
 
@@ -141,7 +151,15 @@ struct store {
 /* ---- log.c ------------------------------------------------------------------------------ */
 
 void log_header_encode(uint8_t buf[LOG_HEADER_SIZE], uint64_t generation);
-int log_header_decode(const uint8_t *buf, size_t len, uint64_t *ret_generation);
+/* -EBADMSG (damaged), -EPROTONOSUPPORT (unknown version; *ret_version says which). */
+int log_header_decode(const uint8_t *buf, size_t len, uint64_t *ret_generation,
+                      uint32_t *ret_version);
+/* The commit frame that ends a batch of n frames of bytes bytes. */
+void commit_frame_encode(uint8_t buf[COMMIT_FRAME_SIZE], uint64_t bytes, uint32_t n);
+/* Writes zeros ahead of the log's end, up to PREALLOC_STEP past it, when less
+ * than half a step (idle) or an eighth (not idle) is left.  Sync thread;
+ * takes io_lock. */
+void log_preallocate(struct store *s, bool idle);
 /* Writes a new log file (header + the given frames) under tmp_name, fsyncs it,
  * renames it to LOG_NAME and fsyncs the directory.  Returns the new fd. */
 int log_write_new(int dir_fd, uint64_t generation, struct entry *const *entries, size_t n,
@@ -153,6 +171,8 @@ int fsync_dir(int dir_fd);
 
 /* Replays s->log_fd into s->idx; truncates a torn tail; refuses or repairs corruption. */
 int log_recover(struct store *s, struct sbx_error *err);
+/* Whether a valid frame (of any type: PUT, DELETE, COMMIT) starts at off,
+ * judged on its own; *ret_len is its payload length. */
 bool log_frame_valid(const uint8_t *m, uint64_t size, uint64_t off, uint32_t *ret_len);
 
 /* ---- compact.c -------------------------------------------------------------------------- */

@@ -9,6 +9,8 @@
  *
  *   BENCH_DIR=/var/tmp  where the databases go (default /var/tmp)
  *   BENCH_SCALE=1       divide the record counts (for a quick look)
+ *   --latency N         only the latency of one durable create (p50/p99), next
+ *                       to one SQLite insert, N of each interleaved
  */
 #include "store/filter-internal.h"
 #include "store/record-internal.h"
@@ -445,8 +447,65 @@ static void sx_compact_done(void *u, int r, const struct store_record *rec,
         *(bool *)u = true;
 }
 
+/* --latency N: the latency of one durable create as the daemon's loop sees it
+ * (store_create_sync: submit, wait on the eventfd, dispatch), next to one
+ * SQLite insert transaction, interleaved in rounds of 100.  Prints p50/p99. */
+static int latency_mode(int n)
+{
+        const char *b = getenv("BENCH_DIR");
+        snprintf(base, sizeof(base), "%s/sbx-bench-XXXXXX", b ? b : "/var/tmp");
+        if (!mkdtemp(base))
+                die("mkdtemp", strerror(errno));
+        char *sxd = path("lat-sx"), *sqd = path("lat-sq.db");
+        struct store *s = sx_open(sxd, 0);
+        sqlite3 *db = sq_open(sqd);
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO sandboxes VALUES(?,?,?)", -1, &st, NULL);
+        double *a = calloc((size_t)n, sizeof(double)), *q = calloc((size_t)n, sizeof(double));
+        double ta = 0, tq = 0;
+        for (int i = 0; i < n; i += 100) {
+                for (int k = i; k < n && k < i + 100; k++) {
+                        char id[32];
+                        idof(k, id);
+                        struct store_record *r = mk(id, k);
+                        struct sbx_error err = {};
+                        double t0 = now_s();
+                        if (store_create_sync(s, r, NULL, &err) < 0)
+                                die("create", err.message);
+                        a[k] = (now_s() - t0) * 1e3;
+                        ta += a[k];
+                        store_record_free(r);
+                }
+                for (int k = i; k < n && k < i + 100; k++) {
+                        char id[32];
+                        idof(k, id);
+                        struct store_record *r = mk(id, k);
+                        double t0 = now_s();
+                        sq_put(db, st, r);
+                        q[k] = (now_s() - t0) * 1e3;
+                        tq += q[k];
+                        store_record_free(r);
+                }
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        store_close(s);
+        qsort(a, (size_t)n, sizeof(double), cmp_double);
+        qsort(q, (size_t)n, sizeof(double), cmp_double);
+        printf("one create, %d rounds: sandboxd p50 %.3f ms p99 %.3f ms mean %.3f ms (%.0f/s); "
+               "SQLite p50 %.3f ms p99 %.3f ms mean %.3f ms (%.0f/s); ratio %.2fx\n",
+               n, a[n / 2], a[n * 99 / 100], ta / n, n / ta * 1e3, q[n / 2], q[n * 99 / 100],
+               tq / n, n / tq * 1e3, tq / ta);
+        free(a);
+        free(q);
+        rmrf(base);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc == 3 && strcmp(argv[1], "--latency") == 0)
+                return latency_mode(atoi(argv[2]));
         if (argc == 4 && strcmp(argv[1], "--open") == 0) {
                 struct open_figures o = measure_open(atoi(argv[2]), argv[3]);
                 return write(STDOUT_FILENO, &o, sizeof(o)) == sizeof(o) ? 0 : 1;

@@ -102,25 +102,91 @@ static void append_bytes(const void *p, size_t n)
         close(fd);
 }
 
-Test(store_log, torn_tail_is_truncated)
+static void flip(uint64_t off);
+
+static void write_at(uint64_t off, const void *p, size_t n)
+{
+        int fd = open(logpath, O_WRONLY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(pwrite(fd, p, n, (off_t)off), (ssize_t)n);
+        close(fd);
+}
+
+/* The end of the log (not of the file: preallocated zeros follow it). */
+static uint64_t log_end(struct store *s)
+{
+        struct store_stats st;
+        store_stats(s, &st);
+        return st.file_size;
+}
+
+/* Fills, waits for the sync thread's preallocation, closes; returns the end. */
+static uint64_t fill_and_close(int n, size_t spec)
 {
         struct store *s = open_ok(dir, 0);
-        fill(s, 5, 100);
+        fill(s, n, spec);
+        uint64_t end = log_end(s);
         store_close(s);
-        off_t good = file_size(logpath);
-        /* Half a frame of a record, as a crash mid-append leaves it. */
-        _cleanup_store_record_ struct store_record *r = mk_record("default", "torn", 300);
-        size_t len;
-        cr_assert_eq(record_frame_size(r, &len, NULL), 0);
-        uint8_t *f = malloc(len);
-        record_frame_encode(r, f, len);
-        append_bytes(f, len / 2);
-        free(f);
+        return end;
+}
+
+static uint8_t *frame_of(const char *id, size_t spec, size_t *ret_len)
+{
+        _cleanup_store_record_ struct store_record *r = mk_record("default", id, spec);
+        cr_assert_eq(record_normalize(r, NULL), 0);
+        cr_assert_eq(record_frame_size(r, ret_len, NULL), 0);
+        uint8_t *f = malloc(*ret_len);
+        record_frame_encode(r, f, *ret_len);
+        return f;
+}
+
+Test(store_log, preallocated_zeros_after_the_end)
+{
+        struct store *s = open_ok(dir, 0);
+        fill(s, 20, 300);
+        uint64_t end = log_end(s);
+        store_close(s); /* the sync thread has preallocated by now */
+        off_t size = file_size(logpath);
+        cr_assert_gt((uint64_t)size, end, "zeros written ahead of the end");
+        cr_assert_leq((uint64_t)size, end + PREALLOC_STEP);
+        int fd = open(logpath, O_RDONLY | O_CLOEXEC);
+        static uint8_t buf[PREALLOC_STEP];
+        ssize_t n = pread(fd, buf, sizeof(buf), (off_t)end);
+        close(fd);
+        cr_assert_eq(n, size - (off_t)end);
+        for (ssize_t i = 0; i < n; i++)
+                cr_assert_eq(buf[i], 0, "byte %zd after the end", i);
         s = open_ok(dir, 0);
+        cr_assert_null(store_recovery_report(s), "zeros after the end are the clean end");
+        cr_assert_eq(log_end(s), end);
+        cr_assert_eq(store_count(s, NULL), 20);
+        _cleanup_store_record_ struct store_record *r = mk_record("default", "next", 300);
+        create_ok(s, r); /* written over the zeros */
+        uint64_t end2 = log_end(s);
+        store_close(s);
+        s = open_ok(dir, 0);
+        cr_assert_null(store_recovery_report(s));
+        cr_assert_eq(log_end(s), end2);
+        cr_assert_eq(store_count(s, NULL), 21);
+        store_close(s);
+}
+
+Test(store_log, torn_tail_is_truncated)
+{
+        uint64_t good = fill_and_close(5, 100);
+        /* Half a frame of a record at the end, zeros after it: a crash in the
+         * middle of writing a batch into preallocated space. */
+        size_t len;
+        _cleanup_free_ uint8_t *f = frame_of("torn", 300, &len);
+        write_at(good, f, len / 2);
+        struct store *s = open_ok(dir, 0);
         const char *rep = store_recovery_report(s);
         cr_assert_not_null(rep);
-        cr_assert_not_null(strstr(rep, "torn tail"), "%s", rep);
-        cr_assert_eq(file_size(logpath), good);
+        char want[96];
+        snprintf(want, sizeof(want), "torn tail of %zu bytes at offset %llu", len / 2,
+                 (unsigned long long)good);
+        cr_assert_not_null(strstr(rep, want), "%s (want %s)", rep, want);
+        cr_assert_eq(log_end(s), good);
         cr_assert_eq(store_count(s, "default"), 5);
         cr_assert_eq(store_get(s, "default", "torn", NULL, NULL), -ENOENT);
         _cleanup_store_record_ struct store_record *after = mk_record("default", "after", 10);
@@ -132,34 +198,235 @@ Test(store_log, torn_tail_is_truncated)
         store_close(s);
 }
 
-Test(store_log, torn_tail_zeros_and_short_header)
+Test(store_log, torn_tail_past_the_zeros)
 {
+        /* Half a frame appended after the preallocated zeros (a log whose
+         * zeros were extended, then written past): torn, cut at the end. */
+        uint64_t good = fill_and_close(5, 100);
+        size_t len;
+        _cleanup_free_ uint8_t *f = frame_of("torn", 300, &len);
+        append_bytes(f, len / 2);
         struct store *s = open_ok(dir, 0);
-        fill(s, 3, 100);
+        const char *rep = store_recovery_report(s);
+        cr_assert_not_null(rep);
+        cr_assert_not_null(strstr(rep, "torn tail"), "%s", rep);
+        cr_assert_eq(log_end(s), good);
+        cr_assert_eq((uint64_t)file_size(logpath), good, "cut at the end, zeros included");
+        cr_assert_eq(store_count(s, "default"), 5);
         store_close(s);
-        off_t good = file_size(logpath);
-        uint8_t zeros[4096] = {0};
-        append_bytes(zeros, sizeof(zeros)); /* size extended, data never written */
+}
+
+Test(store_log, garbage_after_a_valid_end)
+{
+        uint64_t good = fill_and_close(4, 100);
+        uint8_t junk[777];
+        for (size_t i = 0; i < sizeof(junk); i++)
+                junk[i] = (uint8_t)(i * 131 + 7);
+        write_at(good + 100, junk, sizeof(junk)); /* zeros, then garbage */
+        struct store *s = open_ok(dir, 0);
+        const char *rep = store_recovery_report(s);
+        cr_assert_not_null(rep);
+        char want[96];
+        snprintf(want, sizeof(want), "torn tail of %zu bytes at offset %llu", 100 + sizeof(junk),
+                 (unsigned long long)good);
+        cr_assert_not_null(strstr(rep, want), "%s (want %s)", rep, want);
+        cr_assert_eq(log_end(s), good);
+        cr_assert_eq(store_count(s, NULL), 4);
+        store_close(s);
         s = open_ok(dir, 0);
-        cr_assert_eq(file_size(logpath), good);
+        cr_assert_null(store_recovery_report(s));
         store_close(s);
-        append_bytes(zeros, 5); /* shorter than a frame header */
-        s = open_ok(dir, 0);
-        cr_assert_eq(file_size(logpath), good);
-        cr_assert_eq(store_count(s, NULL), 3);
-        store_close(s);
+}
+
+Test(store_log, crash_while_preallocating)
+{
+        /* An extension that died part-way leaves any number of zeros after the
+         * end (or a size extended with nothing written, which reads as zeros):
+         * that is the clean end, nothing to report or cut. */
+        uint64_t good = fill_and_close(3, 100);
+        cr_assert_eq(truncate(logpath, (off_t)good), 0);
+        static const uint8_t zeros[12345];
+        for (int k = 0; k < 3; k++) {
+                size_t n = k == 0 ? 5 : k == 1 ? sizeof(zeros) : 0;
+                if (n)
+                        append_bytes(zeros, n);
+                else
+                        cr_assert_eq(truncate(logpath, (off_t)good + 3 * PREALLOC_STEP), 0);
+                struct store *s = open_ok(dir, 0);
+                cr_assert_null(store_recovery_report(s), "%s", store_recovery_report(s));
+                cr_assert_eq(log_end(s), good);
+                cr_assert_eq(store_count(s, NULL), 3);
+                store_close(s);
+        }
 }
 
 Test(store_log, torn_last_record_is_dropped)
 {
+        uint64_t end = fill_and_close(4, 200);
+        /* Cut into the last batch (its COMMIT): the whole batch goes. */
+        cr_assert_eq(truncate(logpath, (off_t)end - 10), 0);
         struct store *s = open_ok(dir, 0);
-        fill(s, 4, 200);
-        store_close(s);
-        cr_assert_eq(truncate(logpath, file_size(logpath) - 10), 0);
-        s = open_ok(dir, 0);
         cr_assert_eq(store_count(s, NULL), 3);
         cr_assert_eq(store_get(s, "default", "sb-3", NULL, NULL), -ENOENT);
         store_close(s);
+}
+
+/* A batch of three records written by hand at off; hole_at (relative to the
+ * batch, or -1) is zeroed over hole_len bytes, as a power cut leaves a batch
+ * whose blocks were not all written.  Returns the batch's size. */
+static uint64_t write_batch_at(uint64_t off, const char *prefix, long hole_at, size_t hole_len)
+{
+        uint8_t buf[8192];
+        size_t used = 0;
+        for (int i = 0; i < 3; i++) {
+                char id[32];
+                size_t len;
+                snprintf(id, sizeof(id), "%s-%d", prefix, i);
+                _cleanup_free_ uint8_t *f = frame_of(id, 600, &len);
+                cr_assert_lt(used + len, sizeof(buf) - COMMIT_FRAME_SIZE);
+                memcpy(buf + used, f, len);
+                used += len;
+        }
+        commit_frame_encode(buf + used, used, 3);
+        used += COMMIT_FRAME_SIZE;
+        if (hole_at >= 0)
+                memset(buf + hole_at, 0, hole_len);
+        write_at(off, buf, used);
+        return used;
+}
+
+Test(store_log, batch_with_a_hole_is_torn)
+{
+        /* Frames after the hole and the COMMIT itself are intact, but nothing
+         * follows the batch: it was never acknowledged. */
+        uint64_t good = fill_and_close(3, 100);
+        write_batch_at(good, "holey", 200, 512);
+        struct store *s = open_ok(dir, 0);
+        const char *rep = store_recovery_report(s);
+        cr_assert_not_null(rep);
+        cr_assert_not_null(strstr(rep, "torn tail"), "%s", rep);
+        cr_assert_eq(log_end(s), good);
+        cr_assert_eq(store_count(s, NULL), 3, "the whole batch is dropped");
+        store_close(s);
+}
+
+Test(store_log, complete_batch_without_commit_is_torn)
+{
+        /* All frames of the last batch, no COMMIT: not acknowledged either. */
+        uint64_t good = fill_and_close(3, 100);
+        uint64_t len = write_batch_at(good, "nocommit", -1, 0);
+        static const uint8_t zeros[COMMIT_FRAME_SIZE];
+        write_at(good + len - COMMIT_FRAME_SIZE, zeros, sizeof(zeros));
+        struct store *s = open_ok(dir, 0);
+        cr_assert_not_null(store_recovery_report(s));
+        cr_assert_eq(store_count(s, NULL), 3);
+        store_close(s);
+}
+
+Test(store_log, hole_before_another_batch_is_corruption)
+{
+        /* The damaged batch was followed by another one, so it had been
+         * synced and acknowledged: corruption, refused with the offset. */
+        uint64_t good = fill_and_close(3, 100);
+        uint64_t len = write_batch_at(good, "first", 200, 64);
+        write_batch_at(good + len, "second", -1, 0);
+        struct store *bad = NULL;
+        struct sbx_error err = {};
+        cr_assert_eq(store_open(dir, 0, &bad, &err), -EUCLEAN);
+        char want[64];
+        snprintf(want, sizeof(want), "corrupt at offset %llu", (unsigned long long)good);
+        cr_assert_not_null(strstr(err.message, want), "%s (want %s)", err.message, want);
+        struct store *s = open_ok(dir, STORE_OPEN_REPAIR);
+        cr_assert_not_null(strstr(store_recovery_report(s), "repair: dropped"));
+        /* first-0 lost its bytes; first-1, first-2 and the second batch stay. */
+        cr_assert_eq(store_count(s, NULL), 3 + 2 + 3);
+        cr_assert_eq(store_get(s, "default", "first-0", NULL, NULL), -ENOENT);
+        cr_assert_eq(store_get(s, "default", "second-2", NULL, NULL), 0);
+        store_close(s);
+        s = open_ok(dir, 0);
+        cr_assert_null(store_recovery_report(s));
+        cr_assert_eq(store_count(s, NULL), 8);
+        store_close(s);
+}
+
+Test(store_log, damaged_commit_before_another_batch_is_corruption)
+{
+        uint64_t good = fill_and_close(3, 100);
+        uint64_t len = write_batch_at(good, "first", -1, 0);
+        write_batch_at(good + len, "second", -1, 0);
+        flip(good + len - 3); /* inside the first batch's COMMIT */
+        struct store *bad = NULL;
+        struct sbx_error err = {};
+        cr_assert_eq(store_open(dir, 0, &bad, &err), -EUCLEAN, "%s", err.message);
+        char want[64];
+        snprintf(want, sizeof(want), "corrupt at offset %llu",
+                 (unsigned long long)(good + len - COMMIT_FRAME_SIZE));
+        cr_assert_not_null(strstr(err.message, want), "%s (want %s)", err.message, want);
+        struct store *s = open_ok(dir, STORE_OPEN_REPAIR);
+        cr_assert_eq(store_count(s, NULL), 3 + 3 + 3, "every record kept");
+        store_close(s);
+}
+
+/* A version-1 log (no COMMIT frames) of n records, written by hand. */
+static uint64_t write_v1_log(int n)
+{
+        cr_assert_eq(mkdir(dir, 0700), 0);
+        uint8_t hdr[LOG_HEADER_SIZE];
+        log_header_encode(hdr, 7);
+        put_u32(hdr + 8, 1);
+        put_u32(hdr + 28, store_crc32c(0, hdr, 28));
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(write(fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+        uint64_t end = sizeof(hdr);
+        for (int i = 0; i < n; i++) {
+                char id[32];
+                size_t len;
+                snprintf(id, sizeof(id), "old-%d", i);
+                _cleanup_free_ uint8_t *f = frame_of(id, 200, &len);
+                cr_assert_eq(write(fd, f, len), (ssize_t)len);
+                end += len;
+        }
+        close(fd);
+        return end;
+}
+
+Test(store_log, version_1_log_is_converted)
+{
+        uint64_t end = write_v1_log(5);
+        size_t len;
+        _cleanup_free_ uint8_t *f = frame_of("torn", 200, &len);
+        write_at(end, f, len - 1); /* and a torn tail, cut by the old rule */
+        struct store *s = open_ok(dir, 0);
+        const char *rep = store_recovery_report(s);
+        cr_assert_not_null(rep);
+        cr_assert_not_null(strstr(rep, "torn tail"), "%s", rep);
+        cr_assert_not_null(strstr(rep, "converted the log from format version 1 to 2"), "%s", rep);
+        struct store_stats st;
+        store_stats(s, &st);
+        cr_assert_eq(st.generation, 8);
+        cr_assert_eq(store_count(s, NULL), 5);
+        _cleanup_store_record_ struct store_record *r = mk_record("default", "new", 100);
+        create_ok(s, r);
+        store_close(s);
+        s = open_ok(dir, 0);
+        cr_assert_null(store_recovery_report(s));
+        cr_assert_eq(store_count(s, NULL), 6);
+        store_close(s);
+}
+
+Test(store_log, unknown_version_refused)
+{
+        write_v1_log(1);
+        uint8_t hdr[LOG_HEADER_SIZE];
+        log_header_encode(hdr, 1);
+        put_u32(hdr + 8, 3);
+        put_u32(hdr + 28, store_crc32c(0, hdr, 28));
+        write_at(0, hdr, sizeof(hdr));
+        struct store *bad = NULL;
+        struct sbx_error err = {};
+        cr_assert_eq(store_open(dir, 0, &bad, &err), -EPROTONOSUPPORT);
+        cr_assert_not_null(strstr(err.message, "format version 3"), "%s", err.message);
 }
 
 /* Offset of the frame of the i-th record written by fill() into a fresh log. */
@@ -172,7 +439,7 @@ static uint64_t frame_offset(int i, size_t spec)
                 _cleanup_store_record_ struct store_record *r = mk_record("default", id, spec);
                 size_t len;
                 record_frame_size(r, &len, NULL);
-                off += len;
+                off += len + COMMIT_FRAME_SIZE; /* fill() writes one record per batch */
         }
         return off;
 }
@@ -266,10 +533,10 @@ Test(store_log, compaction_equivalence)
         cr_assert_eq(store_compact_sync(s, &err), 0, "%s", err.message);
         store_stats(s, &st2);
         cr_assert_eq(st2.generation, st1.generation + 1);
-        cr_assert_eq(st2.dead_bytes, 0);
+        cr_assert_eq(st2.dead_bytes, COMMIT_FRAME_SIZE, "one COMMIT after the live records");
         cr_assert_eq(st2.live_bytes, st1.live_bytes);
         cr_assert_eq(st2.compactions, 1);
-        cr_assert_eq((uint64_t)file_size(logpath), st2.file_size);
+        cr_assert_geq((uint64_t)file_size(logpath), st2.file_size);
         cr_assert_lt(st2.file_size, st1.file_size);
         struct store_record **after = all(s, &n2);
         assert_same(before, n1, after, n2);
