@@ -27,11 +27,26 @@ types() {
         jq -r --arg id "$2" 'select(.sandbox_id == $id) | .type' "$1" | paste -sd' '
 }
 
+# stream_f NAME FILTER: a reader with one filter (URL-encoded as given).
+stream_f() {
+        curl -sN -G --unix-socket "$SOCK" --data-urlencode "filter=$2" "http://x/v1/events" \
+                >"$T/$1" 2>/dev/null &
+        eval "S_$1=$!"
+        sleep 0.3
+}
+
 stream all
 stream created '?filter=type==sandbox.created'
 stream tasks '?filter=type~="^task\\."'
 stream labelled '?filter=labels.team==blue'
 stream other '?namespace=other'
+# containerd's quoting of values: /regex/ and |regex| (only the delimiter is escaped), and
+# "..." with Go escapes; quoted field names.
+stream_f rxslash 'type~=/^task\.(started|exited)$/'
+stream_f rxpipe 'type~=|^sandbox\.(created\|deleted)$|,id~=|^e.$|'
+stream_f rxescaped 'labels.team~=/^bl\/?ue$/'
+stream_f goesc 'type=="sandbox\x2ecreated"'
+stream_f qfield 'labels."team"==blue,type==sandbox.started'
 
 # ---- scripted scenario ----
 sb_create ev "$(args_json /bin/sh -c 'while [ ! -e /proc/1/nonexistent ]; do sleep 0.1; done')" ev \
@@ -73,11 +88,32 @@ eq "filter on labels" \
         "$(types "$T/labelled" ev)"
 eq "namespace=other sees only its namespace" "inother:sandbox.created" \
         "$(jq -r '(.sandbox_id // "-") + ":" + .type' "$T/other" | paste -sd' ')"
+eq "filter type~=/regex/" "task.started task.exited" "$(types "$T/rxslash" ev)"
+eq "filter type~=|regex| (an escaped \\| inside) and id~=|regex|" "sandbox.created sandbox.deleted" "$(types "$T/rxpipe" ev)"
+eq "filter ~=/.../ with an escaped delimiter (\\/)" \
+        "sandbox.created sandbox.updated sandbox.started task.started task.exited sandbox.exited sandbox.stopped sandbox.deleted" \
+        "$(types "$T/rxescaped" ev)"
+eq "filter ==\"...\" with a Go escape (\\x2e)" "sandbox.created" "$(types "$T/goesc" ev)"
+eq "filter on a quoted field name (labels.\"team\")" "sandbox.started" "$(types "$T/qfield" ev)"
+# bad_filter FILTER WORD: 400 whose message contains WORD
+bad_filter() {
+        local out
+        out=$(curl -s -G --max-time 10 --unix-socket "$SOCK" --data-urlencode "filter=$1" \
+                -w '\n%{http_code}' "http://x/v1/events")
+        eq "bad filter $1: 400" 400 "${out##*$'\n'}"
+        check "  message: $(printf '%s' "${out%$'\n'*}" | jq -r .error.message)" \
+                grep -q "$2" <<<"${out%$'\n'*}"
+}
+bad_filter 'type~=/^task' unterminated
+bad_filter 'type~=|(|' "regular expression"
+bad_filter 'type=="\q"' "unknown escape"
 api GET '/v1/events?filter=type=='
 eq "bad filter: 400" 400 "$STATUS"
 api GET '/v1/events?namespace=bad%20ns'
 eq "bad namespace: 400" 400 "$STATUS"
-for s in all created tasks labelled other; do stream_stop "$s"; done
+for s in all created tasks labelled other rxslash rxpipe rxescaped goesc qfield; do
+        stream_stop "$s"
+done
 
 # ---- a reader that never reads ----
 # It reads its first line (so it is connected), then stops reading until released.

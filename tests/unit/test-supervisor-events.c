@@ -47,6 +47,37 @@ Test(events_filter, fields_and_operators)
         cr_assert(!matches("labels.app==web", ev, NULL));
 }
 
+Test(events_filter, containerd_quoting)
+{
+        const char *ev = "{\"type\":\"task.exited\",\"sandbox_id\":\"a.b\",\"task_id\":\"x/y|z\"}";
+
+        cr_assert(matches("type~=/^task\\.(started|exited)$/", ev, NULL), "/regex/");
+        cr_assert(matches("type~=|^task\\.ex|", ev, NULL), "|regex|");
+        cr_assert(matches("task_id~=/^x\\/y/", ev, NULL), "\\/ inside /.../ is a /");
+        cr_assert(matches("task_id~=|y\\|z$|", ev, NULL), "\\| inside |...| is a |");
+        cr_assert(!matches("id~=/^a\\.c$/", ev, NULL), "other backslashes reach the regex");
+        cr_assert(matches("id==/a.b/", ev, NULL), "/.../ quotes == values too");
+        cr_assert(matches("type==\"task\\x2eexited\"", ev, NULL), "\\x");
+        cr_assert(matches("type==\"task\\056exited\"", ev, NULL), "octal");
+        cr_assert(matches("type==\"task\\u002eexited\"", ev, NULL), "\\u");
+        cr_assert(matches("labels.\"k\\u00e9\"==\"v\\tw\"", ev, "{\"k\u00e9\":\"v\\tw\"}"));
+}
+
+Test(events_filter, quoting_errors)
+{
+        struct sup_event_filter *f = NULL;
+        struct sbx_error err = {0};
+
+        cr_assert_eq(sup_event_filter_parse("type~=/open", &f, &err), -EINVAL);
+        cr_assert(strstr(err.message, "unterminated"), "%s", err.message);
+        cr_assert_eq(sup_event_filter_parse("type==\"\\q\"", &f, &err), -EINVAL);
+        cr_assert(strstr(err.message, "unknown escape"), "%s", err.message);
+        cr_assert_eq(sup_event_filter_parse("type==\"\\x0\"", &f, &err), -EINVAL);
+        cr_assert_eq(sup_event_filter_parse("type==\"\\000\"", &f, &err), -EINVAL);
+        cr_assert_eq(sup_event_filter_parse("type==\"\\ud800\"", &f, &err), -EINVAL);
+        cr_assert_eq(sup_event_filter_parse("type~=|a\\", &f, &err), -EINVAL);
+}
+
 Test(events_filter, errors_name_the_position)
 {
         struct sup_event_filter *f = NULL;
