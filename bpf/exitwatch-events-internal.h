@@ -14,7 +14,7 @@
 
 #include <linux/types.h>
 
-#define EXITWATCH_ABI   1
+#define EXITWATCH_ABI   2
 #define EXITWATCH_MAGIC 0x73627865786974ULL /* "sbxexit" */
 
 /* Upper bound of the cgroup ancestor walk (cgroup2 nests deeper only by
@@ -22,7 +22,7 @@
  * ancestors). */
 #define EXITWATCH_MAX_DEPTH 32
 
-/* Ring size: 4 MiB holds 32,768 records of 120 bytes + an 8-byte header each
+/* Ring size: 4 MiB holds 29,127 records of 136 bytes + an 8-byte header each
  * (docs/exitwatch.md). */
 #define EXITWATCH_RING_BYTES       (4u << 20)
 #define EXITWATCH_SMALL_RING_BYTES (64u << 10) /* EXITWATCH_SMALL_RING, tests */
@@ -61,6 +61,12 @@ struct exitwatch_raw_event {
         __u64 rss_pages[4]; /* MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
         __u64 pgtables_bytes;
         __s32 oom_score_adj;
+        /* EXIT only: the process id in its own pid namespace and that namespace's depth,
+         * and the same for its real parent. */
+        __u32 ns_level;
+        __u32 ns_tgid;
+        __u32 parent_ns_level;
+        __u32 parent_ns_tgid;
         __u32 pad;
 };
 

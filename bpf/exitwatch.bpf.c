@@ -99,6 +99,22 @@ static __always_inline __u64 match_watched(struct task_struct *task, __u64 *ret_
         return 0;
 }
 
+/* The process id of t's thread group in its own pid namespace, and that namespace's depth. */
+static __always_inline void ns_tgid_of(struct task_struct *t, __u32 *ret_level, __u32 *ret_nr)
+{
+        struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+        unsigned int level;
+
+        *ret_level = *ret_nr = 0;
+        if (!p)
+                return;
+        level = BPF_CORE_READ(p, level);
+        if (level > EXITWATCH_MAX_DEPTH) /* pid namespaces nest at most 32 deep */
+                return;
+        *ret_level = level;
+        bpf_core_read(ret_nr, sizeof(*ret_nr), &p->numbers[level].nr);
+}
+
 static __always_inline int handle_exit(struct task_struct *task, int group_dead_arg)
 {
         struct exitwatch_raw_event *e;
@@ -146,6 +162,8 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead_
         e->tgid = BPF_CORE_READ(task, tgid);
         e->ppid = BPF_CORE_READ(task, real_parent, tgid);
         e->exit_status = status;
+        ns_tgid_of(task, &e->ns_level, &e->ns_tgid);
+        ns_tgid_of(BPF_CORE_READ(task, real_parent), &e->parent_ns_level, &e->parent_ns_tgid);
         e->cgroup_id = self_id;
         e->watched_id = watched_id;
         e->timestamp_ns = bpf_ktime_get_ns();

@@ -583,6 +583,11 @@ static int sample_cb(void *ctx, void *data, size_t size)
         ev.ppid = (pid_t)raw->ppid;
         ev.exit_status = raw->exit_status;
         ev.group_dead = raw->flags & EXITWATCH_RAW_GROUP_DEAD;
+        ev.ns_tgid = (pid_t)raw->ns_tgid;
+        /* Same depth: the parent's namespace is the child's (a child is made in its
+         * parent's namespace or one below it). */
+        ev.ns_first_child = raw->type == EXITWATCH_RAW_EXIT && raw->ns_tgid == 2 &&
+                            raw->parent_ns_tgid == 1 && raw->ns_level == raw->parent_ns_level;
         memcpy(ev.comm, raw->comm, sizeof(ev.comm));
         ev.comm[sizeof(ev.comm) - 1] = 0;
         ev.cgroup_id = raw->cgroup_id;

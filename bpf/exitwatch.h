@@ -65,6 +65,13 @@ struct exitwatch_event {
         /* EXIT: the last thread of the thread group exited — the process is gone
          * (the leader may have exited earlier, as its own thread event). */
         bool group_dead;
+        /* EXIT: the process id in its own pid namespace (its getpid()), 0 when unknown.
+         * ns_first_child: it is pid 2 of its pid namespace and its parent is pid 1 of the
+         * same namespace — the first process the namespace's init started.  A supervisor
+         * whose init starts the workload first learns of the workload's exit from it,
+         * before its init has even been woken. */
+        pid_t ns_tgid;
+        bool ns_first_child;
         char comm[16];         /* NUL-terminated */
         uint64_t cgroup_id;    /* the task's cgroup2 cgroup id (inode of its directory) */
         uint64_t watched_id;   /* the watched cgroup id it matched (itself or an ancestor) */

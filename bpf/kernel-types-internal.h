@@ -91,6 +91,17 @@ struct pt_regs {
 } __pai;
 #endif
 
+/* include/linux/pid.h: a process id at each level of pid namespace nesting. */
+struct upid {
+        int nr;
+        void *ns; /* struct pid_namespace *; here for the element size of numbers[] */
+} __pai;
+
+struct pid {
+        unsigned int level;     /* depth of the pid namespace the id was made in (0 = initial) */
+        struct upid numbers[1]; /* flexible in the kernel: numbers[0..level] */
+} __pai;
+
 struct task_struct {
         int pid;
         int tgid;
@@ -98,6 +109,7 @@ struct task_struct {
         char comm[16];
         struct task_struct *real_parent;
         struct task_struct *group_leader;
+        struct pid *thread_pid;
         struct signal_struct *signal;
         struct css_set *cgroups;
         struct mm_struct *mm;

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,8 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         }
         sb->pid = p.pid;
         sb->pidfd = p.pidfd;
+        sb->main_is_first_child = iso_config_has_process(spec->config) &&
+                                  (iso_config_namespaces(spec->config) & CLONE_NEWPID);
         t_spawn = sbx_now_monotonic_ns();
         SUP_CRASH_POINT("start-spawned");
         out_fd = safe_close(out_fd); /* the sandbox holds the only write end now */

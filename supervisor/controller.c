@@ -39,6 +39,10 @@ char sup_exitwatch_reason[256];
 int sup_run_dirfd = -EBADF;
 static struct sup_watch ew_watch;
 static uint64_t exitwatch_dropped_seen;
+/* The exit watcher reports pids of the initial pid namespace (proc_ns_operations: its inode
+ * is PROC_PID_INIT_INO); only there are they the daemon's own pids. */
+static bool sup_in_initial_pidns;
+#define PROC_PID_INIT_INO 0xEFFFFFFCU
 
 int sup_wait_status_to_shell_form(int code, int status)
 {
@@ -51,12 +55,16 @@ int sup_wait_status_to_shell_form(int code, int status)
 
 static void teardown_maybe_finish(struct sup_sandbox *sb);
 
+/* The sandbox's init exited with shell_status: record it and answer the waiters.  This runs
+ * at the first of two signs.  The exit watcher's event comes from the init's own exit, before
+ * the kernel tears its namespaces down; the pidfd turns readable only after that teardown,
+ * one or more milliseconds later on this kind of host.  The second sign only reaps (below). */
 static void sandbox_exited(struct sup_sandbox *sb, int shell_status)
 {
         char when[SBX_RFC3339_MAX];
 
-        sup_loop_del(&sb->pid_watch);
-        sb->pidfd = safe_close(sb->pidfd);
+        if (sb->exited)
+                return;
         sup_timer_disarm(&sb->stop_timer);
         sb->exited = true;
         sb->exit_status = shell_status;
@@ -74,31 +82,58 @@ static void sandbox_exited(struct sup_sandbox *sb, int shell_status)
                 teardown_maybe_finish(sb);
 }
 
-static void on_pidfd(struct sup_watch *w, uint32_t events)
+/* The init is reaped (or, re-adopted, gone): its pidfd is done with.  A teardown waits for
+ * this as well as for the empty cgroup, so no zombie is left behind. */
+static void sandbox_reaped(struct sup_sandbox *sb, int shell_status, bool exact)
 {
-        struct sup_sandbox *sb =
-                (struct sup_sandbox *)((char *)w - offsetof(struct sup_sandbox, pid_watch));
+        sup_loop_del(&sb->pid_watch);
+        sb->pidfd = safe_close(sb->pidfd);
+        if (!sb->exited) {
+                sandbox_exited(sb, shell_status);
+        } else if (exact && shell_status != sb->exit_status) {
+                /* Not expected (the init is single-threaded): the reaped status wins. */
+                log_warning("sandbox %s/%s: exit watcher said status %d, waitid says %d", sb->ns,
+                            sb->id, sb->exit_status, shell_status);
+                sb->exit_status = shell_status;
+                (void)sup_statefile_write(sb);
+        }
+        if (sb->tearing_down)
+                teardown_maybe_finish(sb);
+}
+
+/* Reaps the init if it is a zombie: 1 if it was, 0 if it still runs. */
+static int try_reap(struct sup_sandbox *sb)
+{
         siginfo_t si = {0};
+        int st = 255;
 
         if (waitid((idtype_t)P_PIDFD, sb->pidfd, &si, WEXITED | WNOHANG) < 0) {
-                int st = 255;
-
                 if (errno == ECHILD) {
                         /* Re-adopted after a restart (issue #7): not our child.  The exit
                          * watcher wrote the status before the pidfd became readable; without
                          * it the status is unknown (st = -1, the reason is kept). */
                         sup_controller_drain_exitwatch();
-                        (void)sup_adopted_exit_status(sb, &st);
+                        if (!sb->exited)
+                                (void)sup_adopted_exit_status(sb, &st);
                 } else {
                         log_error("sandbox %s/%s: waitid(pidfd): %s", sb->ns, sb->id,
                                   strerror(errno));
                 }
-                sandbox_exited(sb, st);
-                return;
+                sandbox_reaped(sb, st, false);
+                return 1;
         }
         if (si.si_pid == 0)
-                return;
-        sandbox_exited(sb, sup_wait_status_to_shell_form(si.si_code, si.si_status));
+                return 0;
+        sandbox_reaped(sb, sup_wait_status_to_shell_form(si.si_code, si.si_status), true);
+        return 1;
+}
+
+static void on_pidfd(struct sup_watch *w, uint32_t events)
+{
+        struct sup_sandbox *sb =
+                (struct sup_sandbox *)((char *)w - offsetof(struct sup_sandbox, pid_watch));
+
+        (void)try_reap(sb);
 }
 
 int sup_controller_watch_pidfd(struct sup_sandbox *sb)
@@ -112,11 +147,32 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
         struct sup_sandbox *sb;
 
         sup_exit_on_watcher_event(ev);
-        if (ev->type != EXITWATCH_EVENT_OOM)
-                return 0; /* exits of the init come through its pidfd, with the exact status */
         sb = sup_sandbox_find_cgroup(ev->watched_id);
         if (!sb)
                 return 0;
+        if (ev->type == EXITWATCH_EVENT_EXIT) {
+                /* Answer Wait at the sandbox's exit itself, not after its pidfd.  When the
+                 * spec has a process, sandbox-init's first child (pid 2 of the sandbox's new
+                 * pid namespace) is that process, and the init exits with its status (code,
+                 * or 128 + signal) as soon as it has reaped it; otherwise the init's own
+                 * exit is the sandbox's.  Either comes before the init's pidfd turns readable,
+                 * which waits for the teardown of the namespaces.  The event's pids are the
+                 * initial pid namespace's: only a daemon living there compares them. */
+                bool main = ev->tgid == sb->pid ||
+                            (sb->main_is_first_child && ev->ns_first_child && ev->ppid == sb->pid);
+
+                if (main && ev->group_dead && sup_in_initial_pidns && sb->pidfd >= 0 &&
+                    !sb->exited) {
+                        log_debug("sandbox %s/%s: exit of %s (pid %d) from the exit watcher, "
+                                  "%llu us after it",
+                                  sb->ns, sb->id, ev->tgid == sb->pid ? "its init" : "its process",
+                                  (int)ev->tgid,
+                                  (unsigned long long)((sbx_now_monotonic_ns() - ev->timestamp_ns) /
+                                                       1000));
+                        sandbox_exited(sb, sup_wait_status_to_shell(ev->exit_status));
+                }
+                return 0;
+        }
         sb->oom_killed = true;
         sb->oom_kills++;
         log_warning("sandbox %s/%s: OOM killer chose pid %d (%s), anon rss %llu KiB", sb->ns,
@@ -230,8 +286,8 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
         struct sbx_error err = {0};
         int r;
 
-        if (!sb->exited)
-                return;
+        if (!sb->exited || sb->pidfd >= 0)
+                return; /* not exited, or not reaped yet: its pidfd calls again */
         if (sb->cg) {
                 r = cg_sandbox_populated(sb->cg);
                 if (r > 0) {
@@ -282,13 +338,9 @@ int sup_controller_teardown(struct sup_sandbox *sb)
         } else if (!sb->exited && sb->pidfd >= 0) {
                 (void)sbx_pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
         }
-        if (!sb->exited && sb->pidfd >= 0) {
+        if (sb->pidfd >= 0) {
                 /* The init may already be a zombie whose pidfd event is queued. */
-                siginfo_t si = {0};
-
-                if (waitid((idtype_t)P_PIDFD, sb->pidfd, &si, WEXITED | WNOHANG) == 0 &&
-                    si.si_pid != 0)
-                        sandbox_exited(sb, sup_wait_status_to_shell_form(si.si_code, si.si_status));
+                (void)try_reap(sb);
                 if (sb->dead)
                         return 1;
         }
@@ -348,6 +400,9 @@ int sup_controller_init(struct sbx_error *err)
         sup_run_dirfd = open(sup_config.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sup_run_dirfd < 0)
                 return sbx_fail_errno(err, -errno, "open %s", sup_config.run_dir);
+        struct stat st;
+        sup_in_initial_pidns =
+                stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == PROC_PID_INIT_INO;
 
         if (!sup_config.cgroup_root && own_cgroup_is_top(fallback_root, sizeof(fallback_root))) {
                 /* Started from the top of the hierarchy (a login shell on a host without

@@ -248,6 +248,9 @@ struct sup_sandbox {
         int pidfd;
         struct sup_watch pid_watch;
         uint64_t start_time; /* /proc/PID/stat field 22 */
+        /* The init's first child (pid 2 of its pid namespace) is the spec's process, whose
+         * exit is the sandbox's (sandbox-init exits with its status right after). */
+        bool main_is_first_child;
 
         struct cg_sandbox *cg;
         uint64_t cgroup_id;

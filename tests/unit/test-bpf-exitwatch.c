@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -560,6 +561,75 @@ Test(exitwatch, grandchild_in_nested_cgroup)
         cr_assert_eq(gc->cgroup_id, c->id);
         cr_assert_eq(gc->watched_id, a->id);
         cr_assert_lt(gc - l.v, find(&l, EXITWATCH_EVENT_EXIT, pid, 1) - l.v);
+        free(l.v);
+}
+
+/* In a new pid namespace: the namespace's init (ns pid 1) starts two children in turn. */
+static int pidns_child(const char *name, int code)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                prctl(PR_SET_NAME, name);
+                _exit(code);
+        }
+        return pid > 0 && waitpid(pid, NULL, 0) == pid ? 0 : -1;
+}
+
+static int fork_pidns(void *arg)
+{
+        pid_t init;
+        int st;
+
+        if (unshare(CLONE_NEWPID) < 0)
+                return 100;
+        init = fork();
+        if (init == 0) {
+                prctl(PR_SET_NAME, "ew-nsinit");
+                if (pidns_child("ew-first", 5) < 0 || pidns_child("ew-second", 6) < 0)
+                        _exit(101);
+                _exit(7);
+        }
+        if (init < 0 || waitpid(init, &st, 0) != init)
+                return 102;
+        return WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 103;
+}
+
+static const struct exitwatch_event *find_comm(const struct evlist *l, const char *comm)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (l->v[i].group_dead && strcmp(l->v[i].comm, comm) == 0)
+                        return &l->v[i];
+        return NULL;
+}
+
+Test(exitwatch, pid_namespace_ids_and_first_child)
+{
+        struct cg *c = make_cgroup(NULL);
+        struct evlist l = {};
+        const struct exitwatch_event *first, *second, *init, *outer;
+        pid_t pid;
+
+        cr_assert_eq(exitwatch_watch(T.ew, c->id, NULL), 0);
+        pid = spawn(c->fd, fork_pidns, NULL);
+        cr_assert_eq(reap(pid), 0, "the pid namespace scenario failed");
+        outer = wait_event(&l, EXITWATCH_EVENT_EXIT, pid, 1);
+        cr_assert_not_null(outer);
+        first = find_comm(&l, "ew-first");
+        second = find_comm(&l, "ew-second");
+        init = find_comm(&l, "ew-nsinit");
+        cr_assert(first && second && init, "missing events in the pid namespace");
+        cr_assert_eq(first->ns_tgid, 2);
+        cr_assert(first->ns_first_child, "pid 2, child of pid 1: the first child");
+        cr_assert_eq(WEXITSTATUS(first->exit_status), 5);
+        cr_assert_eq(first->ppid, init->tgid);
+        cr_assert_eq(second->ns_tgid, 3);
+        cr_assert_not(second->ns_first_child);
+        cr_assert_eq(init->ns_tgid, 1);
+        cr_assert_not(init->ns_first_child);
+        cr_assert_neq(first->tgid, 2, "tgid stays the initial namespace's");
+        cr_assert_eq(outer->ns_tgid, pid, "in the initial namespace, ns_tgid is the tgid");
+        cr_assert_not(outer->ns_first_child);
         free(l.v);
 }
 
