@@ -6,7 +6,7 @@
  *
  *   pid | hostname | mounts | caps | ifaces | procs | rlimit | uid | fds |
  *   exe-write | orphan | syscall-unshare | syscall-getppid | exit N | kill-self |
- *   read PATH | cat PATH | write PATH
+ *   read PATH | cat PATH | write PATH | ns (the user, mnt and net namespace links)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -181,6 +181,15 @@ int main(int argc, char **argv)
                         printf("%s\n", strerrorname_np(errno));
                 else
                         fwrite(buf, 1, (size_t)n, stdout);
+        } else if (strcmp(cmd, "ns") == 0) {
+                static const char *const names[] = {"user", "mnt", "net"};
+                for (size_t i = 0; i < 3; i++) {
+                        char path[64], link[64] = "";
+                        snprintf(path, sizeof(path), "/proc/self/ns/%s", names[i]);
+                        if (readlink(path, link, sizeof(link) - 1) < 0)
+                                snprintf(link, sizeof(link), "%s", strerrorname_np(errno));
+                        printf("%s\n", link);
+                }
         } else if (strcmp(cmd, "write") == 0 && argc > 2) {
                 int fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 printf("%s\n", fd < 0 ? strerrorname_np(errno) : "ok");

@@ -4,18 +4,20 @@
  * sandbox's root is the host's, read-only, so isolation-probe (built next to
  * this test) runs inside and prints what it sees.
  */
-#include "isolation/isolation.h"
+#include "isolation/isolation-internal.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -73,6 +75,8 @@ static json_t *spec_with(const char *patch_text)
         json_decref(patch);
         return spec;
 }
+
+static void expect_spawn_error(json_t *spec, char *const *args, int code, const char *message);
 
 static int shell_status(const siginfo_t *si)
 {
@@ -451,6 +455,162 @@ Test(isolation_spawn, namespaces_with_a_path_are_joined)
         cr_expect_eq(wait_status(&a), 0);
 }
 
+/* A sleeping child of the test holding new namespaces (unshare(flags)); with a user
+ * namespace, its maps (0 → 100000, 65536 ids) are written from here. */
+static pid_t hold_namespaces(int flags)
+{
+        int ready[2];
+        char c = 0;
+        pid_t pid;
+
+        cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || unshare(flags) < 0)
+                        _exit(1);
+                (void)!write(ready[1], &c, 1);
+                for (;;)
+                        pause();
+        }
+        close(ready[1]);
+        cr_assert_eq(read(ready[0], &c, 1), 1, "the namespace holder failed to unshare");
+        close(ready[0]);
+        if (flags & CLONE_NEWUSER) {
+                static const char map[] = "0 100000 65536\n";
+                char path[64];
+                for (int i = 0; i < 2; i++) {
+                        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid,
+                                 i ? "gid_map" : "uid_map");
+                        int fd = open(path, O_WRONLY | O_CLOEXEC);
+                        cr_assert_geq(fd, 0);
+                        cr_assert_eq(write(fd, map, strlen(map)), (ssize_t)strlen(map));
+                        close(fd);
+                }
+        }
+        return pid;
+}
+
+static void release_holder(pid_t pid)
+{
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+}
+
+/* "user:[N]\nmnt:[N]\nnet:[N]\n" of pid, as isolation-probe ns prints its own. */
+static void ns_links(pid_t pid, char *out, size_t size)
+{
+        static const char *const names[] = {"user", "mnt", "net"};
+        size_t n = 0;
+
+        for (size_t i = 0; i < 3; i++) {
+                char path[64], link[64] = "";
+                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, names[i]);
+                cr_assert_gt(readlink(path, link, sizeof(link) - 1), 0);
+                n += (size_t)snprintf(out + n, size - n, "%s\n", link);
+        }
+}
+
+/* One sandbox joining the namespaces of a fresh holder (a joined mount namespace is
+ * where the root is set up: pivot_root changes it for its other processes too, so
+ * each sandbox gets its own).  patch_fmt has up to three %d, each the holder's pid.  *want gets the
+ * holder's ns links. */
+static void joined_probe(int holder_flags, const char *patch_fmt, const char *cmd, const char *arg,
+                         char *want, char *out, size_t size)
+{
+        char patch[1024];
+        pid_t h = hold_namespaces(holder_flags);
+
+        ns_links(h, want, 256);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(patch, sizeof(patch), patch_fmt, (int)h, (int)h, (int)h);
+#pragma GCC diagnostic pop
+        probe_ok(patch, cmd, arg, out, size);
+        release_holder(h);
+}
+
+#define NEW_NS_EXCEPT_NET_MNT_USER                                                      \
+        "{\"hostname\": \"joined\", \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, " \
+        "{\"type\": \"uts\"}, {\"type\": \"ipc\"}, {\"type\": \"cgroup\"}, "
+
+Test(isolation_spawn, joins_network_and_mount_namespaces_by_path)
+{
+        static const char fmt[] = NEW_NS_EXCEPT_NET_MNT_USER
+                "{\"type\": \"mount\", \"path\": \"/proc/%d/ns/mnt\"}, "
+                "{\"type\": \"network\", \"path\": \"/proc/%d/ns/net\"}]}}";
+        char want[256], out[256];
+
+        need_root();
+        /* Both ways of making the child (vm mode is the default where it is built in). */
+        for (int mode = 0; mode < 2; mode++) {
+                iso_clone_mode_max = mode ? ISO_CLONE_FORK : ISO_CLONE_VM;
+                joined_probe(CLONE_NEWNET | CLONE_NEWNS, fmt, "ns", NULL, want, out, sizeof(out));
+                cr_expect_str_eq(out, want, "mode %d", mode);
+                /* The root was set up inside the joined mount namespace. */
+                joined_probe(CLONE_NEWNET | CLONE_NEWNS, fmt, "pid", NULL, want, out, sizeof(out));
+                cr_expect_str_eq(out, "2 1\n", "mode %d", mode);
+        }
+        iso_clone_mode_max = ISO_CLONE_VM;
+}
+
+Test(isolation_spawn, joins_a_user_namespace_by_path)
+{
+        /* The holder's network and mount namespaces belong to its user namespace: joined
+         * after it.  The sandbox's new namespaces are created inside it; no maps are
+         * written (they are the holder's: 0 → 100000). */
+        static const char all[] = NEW_NS_EXCEPT_NET_MNT_USER
+                "{\"type\": \"mount\", \"path\": \"/proc/%d/ns/mnt\"}, "
+                "{\"type\": \"network\", \"path\": \"/proc/%d/ns/net\"}, "
+                "{\"type\": \"user\", \"path\": \"/proc/%d/ns/user\"}]}}";
+        static const char user_only[] = NEW_NS_EXCEPT_NET_MNT_USER
+                "{\"type\": \"mount\"}, {\"type\": \"network\"}, "
+                "{\"type\": \"user\", \"path\": \"/proc/%d/ns/user\"}]}}";
+        const int flags = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS;
+        char want[256], out[256];
+
+        need_root();
+        joined_probe(flags, all, "ns", NULL, want, out, sizeof(out));
+        cr_expect_str_eq(out, want);
+        joined_probe(flags, all, "pid", NULL, want, out, sizeof(out));
+        cr_expect_str_eq(out, "2 1\n");
+        joined_probe(flags, all, "cat", "/proc/self/uid_map", want, out, sizeof(out));
+        cr_expect_str_eq(out, "         0     100000      65536\n");
+        joined_probe(flags, all, "hostname", NULL, want, out, sizeof(out));
+        cr_expect_str_eq(out, "joined\n");
+
+        /* Only the user namespace joined: everything else new, inside it. */
+        joined_probe(CLONE_NEWUSER, user_only, "ns", NULL, want, out, sizeof(out));
+        cr_expect(strncmp(out, want, strcspn(want, "\n") + 1) == 0, "%s vs %s", out, want);
+        joined_probe(CLONE_NEWUSER, user_only, "ifaces", NULL, want, out, sizeof(out));
+        cr_expect_str_eq(out, "lo UP 127.0.0.1\n");
+}
+
+Test(isolation_spawn_errors, joined_namespace_path_checked)
+{
+        char *args[] = {"/bin/true", NULL};
+
+        need_root();
+        expect_spawn_error(
+                spec_with(
+                        "{\"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"uts\"}, "
+                        "{\"type\": \"network\", \"path\": \"/etc/hostname\"}]}}"),
+                args, -EINVAL, "joining the network namespace /etc/hostname: not a namespace file");
+        expect_spawn_error(
+                spec_with(
+                        "{\"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"uts\"}, "
+                        "{\"type\": \"network\", \"path\": \"/proc/self/ns/uts\"}]}}"),
+                args, -EINVAL,
+                "joining the network namespace /proc/self/ns/uts: it is a uts namespace");
+        expect_spawn_error(
+                spec_with(
+                        "{\"linux\": {\"namespaces\": [{\"type\": \"uts\"}, {\"type\": \"mount\", "
+                        "\"path\": \"/nonexistent/ns\"}]}}"),
+                args, -ENOENT,
+                "joining the mount namespace /nonexistent/ns: No such file or "
+                "directory");
+}
+
 Test(isolation_spawn, netns_bind_and_namespace_inodes)
 {
         char dir[] = "/tmp/iso-test-netns-XXXXXX", path[64], nspath[64];
@@ -548,7 +708,7 @@ Test(isolation_spawn, born_into_the_given_cgroup)
         cr_expect_eq(rmdir(dir), 0);
 }
 
-Test(isolation_spawn, task_joins_the_sandbox)
+static void task_joins_the_sandbox(void)
 {
         _cleanup_(iso_config_freep) struct iso_config *c = NULL;
         _cleanup_(iso_task_config_freep) struct iso_task_config *t = NULL;
@@ -590,6 +750,33 @@ Test(isolation_spawn, task_joins_the_sandbox)
 
         syscall(SYS_pidfd_send_signal, init.pidfd, SIGTERM, NULL, 0);
         cr_expect_eq(wait_status(&init), 0);
+}
+
+Test(isolation_spawn, task_joins_the_sandbox)
+{
+        task_joins_the_sandbox();
+}
+
+/* The same and the basic sandbox facts with the child made as a copy of the parent (the
+ * mode of user namespaces, of other architectures and of ASan builds). */
+Test(isolation_spawn, fork_mode)
+{
+        char out[256], *missing[] = {"/nonexistent/bin", NULL};
+
+        need_root();
+        iso_clone_mode_max = ISO_CLONE_FORK;
+        task_joins_the_sandbox();
+        probe_ok("{\"hostname\": \"forked\"}", "hostname", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "forked\n");
+        probe_ok(NULL, "pid", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "2 1\n");
+        probe_ok(NULL, "fds", NULL, out, sizeof(out));
+        cr_expect_str_eq(out, "0\n1\n2\n");
+        expect_spawn_error(spec_with(NULL), missing, -ENOENT,
+                           "exec /nonexistent/bin: No such file or directory");
+        expect_spawn_error(spec_with("{\"process\": {\"cwd\": \"/nonexistent-dir\"}}"), missing,
+                           -ENOENT, "chdir to /nonexistent-dir: No such file or directory");
+        iso_clone_mode_max = ISO_CLONE_VM;
 }
 
 Test(isolation_spawn, sysctl_and_oom_score_adj)
