@@ -28,10 +28,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE      (1u << 20)
 #define CATCHUP_SMALL (256u << 10)
+#define FREE_STEP     (16u << 20)
 
 static void frame_key(const void *p, struct record_key *ret)
 {
@@ -45,28 +47,91 @@ static int ptr_cmp(const void *a, const void *b)
 }
 
 struct writer {
+        struct store *s;
         int fd;
         uint8_t *buf;
         size_t used;
         uint64_t size;
         uint64_t flushed; /* written back up to here */
+        bool locked;      /* io_lock held (the switch): the writers wait for us */
 };
 
-/* Writes back what the writer wrote so far, in steps of WRITEBACK_STEP, and
- * waits for it.  Without this the new generation piles up as dirty pages,
- * and the writers' fdatasync of the live log (an ext4 journal commit in
- * data=ordered mode) would have to push them out first: a stall of seconds.
- * sync_file_range(2) syncs no metadata; the final fdatasync does. */
-#define WRITEBACK_STEP (8u << 20)
+/* Gives way to the writers: waits (in steps of 50 us, at most PACE_MAX_NS
+ * per call, so the compaction always progresses) while the sync thread is
+ * writing a batch or writes are queued for the next one.  The compaction's
+ * next step of I/O then goes to the disk when no writer's fdatasync is
+ * waiting, and a writer that arrives meanwhile finds at most one step's
+ * I/O ahead of it in the device queue. */
+#define PACE_MAX_NS (20 * NSEC_PER_MSEC)
+static void pace(struct writer *w)
+{
+        struct store *s = w->s;
+        uint64_t t0 = 0;
+        while (!w->locked && (__atomic_load_n(&s->sync_busy, __ATOMIC_ACQUIRE) ||
+                              __atomic_load_n(&s->q_head, __ATOMIC_ACQUIRE))) {
+                uint64_t now = sbx_now_monotonic_ns();
+                if (!t0)
+                        t0 = now;
+                else if (now - t0 > PACE_MAX_NS)
+                        break;
+                struct timespec ts = {0, 50 * NSEC_PER_USEC};
+                nanosleep(&ts, NULL);
+        }
+        if (t0)
+                s->compact_paused_ns += sbx_now_monotonic_ns() - t0;
+}
+
+/* Writes back what the writer wrote so far, in steps of WRITEBACK_STEP, each
+ * after pace() and waited for.  Without this the new generation piles up as
+ * dirty pages that the writers' fdatasyncs end up queued behind (with
+ * hundreds of MB, a stall of seconds), and even written back in large steps
+ * each step is a burst the writers' small writes wait behind in the device
+ * queue (8 MiB steps: 100-150 ms).  sync_file_range(2) syncs no metadata;
+ * the final fdatasync does. */
+#define WRITEBACK_STEP (256u << 10)
+static void w_writeback_to(struct writer *w, uint64_t to, bool all)
+{
+        while (to > w->flushed && to - w->flushed >= (all ? 1 : WRITEBACK_STEP)) {
+                uint64_t n = to - w->flushed < WRITEBACK_STEP ? to - w->flushed : WRITEBACK_STEP;
+                pace(w);
+                (void)sync_file_range(w->fd, (off_t)w->flushed, (off_t)n,
+                                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                              SYNC_FILE_RANGE_WAIT_AFTER);
+                w->flushed += n;
+        }
+}
+
 static void w_writeback(struct writer *w, bool all)
 {
-        uint64_t on_disk = w->size - w->used;
-        if (on_disk - w->flushed < (all ? 1 : WRITEBACK_STEP))
-                return;
-        (void)sync_file_range(w->fd, (off_t)w->flushed, (off_t)(on_disk - w->flushed),
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                      SYNC_FILE_RANGE_WAIT_AFTER);
-        w->flushed = on_disk;
+        w_writeback_to(w, w->size - w->used, all);
+}
+
+/* Preallocates the new generation like the sync thread does the log (see
+ * log.c): written zeros from the current end to `to`, written back at the
+ * writers' pace.  The catch-up and the tail copied at the switch overwrite
+ * them, so neither their fdatasyncs nor the writers' first ones after the
+ * switch have a size to commit through the journal.  Best effort: on
+ * failure (disk full) the zeros are cut off again.  Returns the file size. */
+static uint64_t w_preallocate(struct writer *w, uint64_t to)
+{
+        uint64_t from = w->size - w->used;
+        if (w->used || to <= from)
+                return from;
+        memset(w->buf, 0, BUF_SIZE);
+        for (uint64_t at = from; at < to;) {
+                size_t n = to - at < BUF_SIZE ? (size_t)(to - at) : BUF_SIZE;
+                ssize_t k = pwrite(w->fd, w->buf, n, (off_t)at);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        (void)!ftruncate(w->fd, (off_t)from);
+                        return from;
+                }
+                at += (uint64_t)k;
+        }
+        w_writeback_to(w, to, true);
+        w->flushed = from; /* what is written from here on is new again */
+        return to;
 }
 
 static int w_flush(struct writer *w)
@@ -203,7 +268,7 @@ static int compact_run(struct store *s, struct sbx_error *err)
                 r = fail_io(err, -errno, "creating " LOG_TMP_NAME);
                 goto out;
         }
-        struct writer w = {.fd = new_fd, .buf = buf};
+        struct writer w = {.s = s, .fd = new_fd, .buf = buf};
         uint8_t hdr[LOG_HEADER_SIZE];
         log_header_encode(hdr, gen + 1);
         r = w_add(&w, hdr, sizeof(hdr));
@@ -218,8 +283,14 @@ static int compact_run(struct store *s, struct sbx_error *err)
         }
         if (r >= 0)
                 r = w_flush(&w);
-        if (r >= 0)
+        uint64_t new_size = w.size;
+        if (r >= 0) {
+                /* Room for what was committed meanwhile, and a step more. */
+                uint64_t behind = __atomic_load_n(&s->log_end, __ATOMIC_ACQUIRE) - start;
                 w_writeback(&w, true);
+                new_size = w_preallocate(&w, (w.size + behind + PREALLOC_STEP) & ~(uint64_t)4095);
+                pace(&w);
+        }
         if (r >= 0 && fdatasync(new_fd) < 0)
                 r = -errno;
         if (r < 0) {
@@ -233,8 +304,13 @@ static int compact_run(struct store *s, struct sbx_error *err)
                 uint64_t end = __atomic_load_n(&s->log_end, __ATOMIC_ACQUIRE);
                 if (end - pos < CATCHUP_SMALL)
                         break;
-                if ((r = copy_range(&w, old_fd, pos, end)) < 0 ||
-                    (fdatasync(new_fd) < 0 && (r = -errno) < 0)) {
+                if ((r = copy_range(&w, old_fd, pos, end)) >= 0) {
+                        w_writeback(&w, true);
+                        pace(&w);
+                        if (fdatasync(new_fd) < 0)
+                                r = -errno;
+                }
+                if (r < 0) {
                         r = fail_io(err, r, "copying the tail");
                         goto out;
                 }
@@ -243,6 +319,7 @@ static int compact_run(struct store *s, struct sbx_error *err)
 
         /* The switch: writers wait only for this. */
         pthread_mutex_lock(&s->io_lock);
+        w.locked = true;
         uint64_t t0 = sbx_now_monotonic_ns();
         r = copy_range(&w, old_fd, pos, s->log_end);
         if (r >= 0 && fdatasync(new_fd) < 0)
@@ -266,14 +343,27 @@ static int compact_run(struct store *s, struct sbx_error *err)
         s->log_fd = TAKE_FD(new_fd);
         __atomic_store_n(&s->log_end, w.size, __ATOMIC_RELEASE);
         __atomic_store_n(&s->generation, gen + 1, __ATOMIC_RELEASE);
-        /* No zeros after the new end yet: the sync thread preallocates. */
-        s->file_size = w.size;
+        s->file_size = new_size > w.size ? new_size : w.size;
         s->prealloc_retry_at = 0;
         uint64_t held = sbx_now_monotonic_ns() - t0;
         if (held > s->compact_stall_ns)
                 s->compact_stall_ns = held;
         pthread_mutex_unlock(&s->io_lock);
+        w.locked = false;
         safe_close(prev);
+        /* The old generation is unlinked; its blocks are freed when old_fd
+         * closes.  Freeing hundreds of MB at once is one large journal
+         * transaction (and a burst of discards on a "discard" mount) that
+         * the writers' next journal handles and fdatasyncs wait behind, so
+         * it is given back in steps, at the writers' pace. */
+        munmap(m, start);
+        m = MAP_FAILED;
+        for (uint64_t left = start; left > FREE_STEP;) {
+                left -= FREE_STEP;
+                pace(&w);
+                if (ftruncate(old_fd, (off_t)left) < 0)
+                        break;
+        }
         r = r < 0 ? sbx_fail(err, -EIO, "compaction: syncing the directory: %s", strerror(-r)) : 0;
 out:
         if (r < 0 && new_fd >= 0)

@@ -353,7 +353,9 @@ static inline void cpu_relax(void)
  * variable costs a futex sleep and wakeup (0.1-0.2 ms on a small VM), so the
  * sync thread first spins for up to SPIN_NS, and only then sleeps.  The
  * spin is a hint: the caller rechecks under qlock.  Called without qlock. */
+#ifndef SPIN_NS
 #define SPIN_NS (200 * NSEC_PER_USEC)
+#endif
 static void spin_for_work(struct store *s)
 {
         uint64_t until = sbx_now_monotonic_ns() + SPIN_NS;
@@ -416,9 +418,11 @@ void *log_sync_thread(void *arg)
 
                 struct sbx_error e = {};
                 uint64_t t0 = sbx_now_monotonic_ns();
+                __atomic_store_n(&s->sync_busy, true, __ATOMIC_RELEASE);
                 pthread_mutex_lock(&s->io_lock);
                 int r = write_batch(s, batch, &e);
                 pthread_mutex_unlock(&s->io_lock);
+                __atomic_store_n(&s->sync_busy, false, __ATOMIC_RELEASE);
                 s->last_sync_ns = sbx_now_monotonic_ns() - t0;
                 s->last_batch = n_batch;
 

@@ -132,6 +132,8 @@ struct store {
         uint64_t file_size;         /* io_lock: log_end plus the preallocated zeros */
         uint64_t prealloc_retry_at; /* io_lock: after a failed extension, retry past this end */
         uint64_t preallocs;         /* atomic: extensions done (for the bench) */
+        bool sync_busy;             /* atomic: the sync thread is writing a batch */
+        uint64_t compact_paused_ns; /* compaction thread: time it gave way to writers */
 
         uint64_t commits, writes, compactions; /* atomics */
 

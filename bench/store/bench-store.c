@@ -11,6 +11,8 @@
  *   BENCH_SCALE=1       divide the record counts (for a quick look)
  *   --latency N         only the latency of one durable create (p50/p99), next
  *                       to one SQLite insert, N of each interleaved
+ *   --compact N         only sandboxd's compaction of N live + N dead records
+ *                       with a concurrent writer (workload 6)
  */
 #include "store/filter-internal.h"
 #include "store/record-internal.h"
@@ -502,8 +504,75 @@ static int latency_mode(int n)
         return 0;
 }
 
+/* --compact N: only sandboxd's part of workload 6 (N live + N dead records,
+ * compaction with one writer), for iterating on the compaction's pacing. */
+static int compact_mode(int n)
+{
+        const char *b = getenv("BENCH_DIR");
+        snprintf(base, sizeof(base), "%s/sbx-bench-XXXXXX", b ? b : "/var/tmp");
+        if (!mkdtemp(base))
+                die("mkdtemp", strerror(errno));
+        char *d = path("cmp");
+        struct store *s = sx_open(d, STORE_OPEN_NO_AUTO_COMPACT);
+        sx_create_range(s, 0, n, 1000);
+        for (int i = 0; i < n; i++) {
+                char id[32];
+                idof(i, id);
+                struct store_record *r = mk(id, i + 1);
+                const char *p[] = {"spec", "labels"};
+                struct sbx_error err = {};
+                struct store_stats st;
+                for (;;) {
+                        store_stats(s, &st);
+                        if (st.pending < 1000)
+                                break;
+                        struct pollfd pf = {.fd = store_get_fd(s), .events = POLLIN};
+                        poll(&pf, 1, -1);
+                        store_dispatch(s);
+                }
+                if (store_update(s, "default", r, p, 2, sx_cb, NULL, &err) < 0)
+                        die("update", err.message);
+                store_record_free(r);
+        }
+        store_flush(s);
+        static double lat[100000];
+        int nlat = 0;
+        bool done = false;
+        double max_stall = 0, t = now_s();
+        struct sbx_error err = {};
+        if (store_compact(s, sx_compact_done, &done, &err) < 0)
+                die("compact", err.message);
+        while (!done) {
+                char id[32];
+                idof(n + nlat, id);
+                struct store_record *r = mk(id, nlat);
+                double t0 = now_s();
+                if (store_create_sync(s, r, NULL, &err) < 0)
+                        die("create during compaction", err.message);
+                double ms = (now_s() - t0) * 1e3;
+                if (nlat < 100000)
+                        lat[nlat] = ms;
+                nlat++;
+                if (ms > max_stall)
+                        max_stall = ms;
+                store_record_free(r);
+        }
+        double secs = now_s() - t;
+        int nl = nlat < 100000 ? nlat : 100000;
+        qsort(lat, (size_t)nl, sizeof(double), cmp_double);
+        printf("compaction of %d live + %d dead: %.2f s, paused %.2f s, switch %.1f ms; writer: %d "
+               "creates, p50 %.2f ms, p99 %.2f ms, longest %.1f ms\n",
+               n, n, secs, (double)s->compact_paused_ns / 1e9, (double)s->compact_stall_ns / 1e6,
+               nlat, nl ? lat[nl / 2] : 0, nl ? lat[nl * 99 / 100] : 0, max_stall);
+        store_close(s);
+        rmrf(base);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc == 3 && strcmp(argv[1], "--compact") == 0)
+                return compact_mode(atoi(argv[2]));
         if (argc == 3 && strcmp(argv[1], "--latency") == 0)
                 return latency_mode(atoi(argv[2]));
         if (argc == 4 && strcmp(argv[1], "--open") == 0) {
