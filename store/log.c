@@ -351,8 +351,11 @@ static inline void cpu_relax(void)
  * whose reply goes out, the next write of a sequence) usually submits its
  * next write within a loop iteration.  Waiting for that on the condition
  * variable costs a futex sleep and wakeup (0.1-0.2 ms on a small VM), so the
- * sync thread first spins for up to SPIN_NS, and only then sleeps.  The
- * spin is a hint: the caller rechecks under qlock.  Called without qlock. */
+ * sync thread first spins for up to SPIN_NS, and only then sleeps — but only
+ * while that pays: when the last batch came later than SPIN_NS after the one
+ * before was delivered (an idle daemon, a slow client), it does not spin
+ * until a batch comes within SPIN_NS again.  The spin is a hint: the caller
+ * rechecks under qlock.  Called without qlock. */
 #ifndef SPIN_NS
 #define SPIN_NS (200 * NSEC_PER_USEC)
 #endif
@@ -371,7 +374,8 @@ static void spin_for_work(struct store *s)
 void *log_sync_thread(void *arg)
 {
         struct store *s = arg;
-        bool delivered = false;
+        bool delivered = false, spin = true;
+        uint64_t delivered_at = 0;
 
         log_preallocate(s, true);
         pthread_mutex_lock(&s->qlock);
@@ -381,9 +385,10 @@ void *log_sync_thread(void *arg)
                  * join this batch instead of trailing it in a batch of their
                  * own (with N clients in lock-step this keeps N writes per
                  * fdatasync instead of N/2). */
-                if (delivered && !s->stop && !batch_ready(s)) {
+                if (delivered && !s->stop) {
                         pthread_mutex_unlock(&s->qlock);
-                        spin_for_work(s);
+                        if (spin && !batch_ready(s))
+                                spin_for_work(s);
                         /* Keep zeros ahead: in idle time from half a step left,
                          * before the next batch from an eighth. */
                         log_preallocate(s, !batch_ready(s));
@@ -394,6 +399,8 @@ void *log_sync_thread(void *arg)
                         pthread_cond_wait(&s->qcond, &s->qlock);
                 if (!s->q_head)
                         break;
+                if (delivered_at)
+                        spin = sbx_now_monotonic_ns() - delivered_at < SPIN_NS;
                 linger(s);
                 struct op *batch = s->q_head;
                 size_t n_batch = s->q_len;
@@ -435,6 +442,7 @@ void *log_sync_thread(void *arg)
                 to_done(s, batch);
                 store_wake(s);
                 delivered = true;
+                delivered_at = sbx_now_monotonic_ns();
         }
         pthread_mutex_unlock(&s->qlock);
         return NULL;

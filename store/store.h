@@ -240,7 +240,7 @@ struct store_stats {
         uint64_t live_records;
         uint64_t live_bytes;  /* encoded size of the live records on disk */
         uint64_t dead_bytes;  /* superseded records and tombstones on disk */
-        uint64_t file_size;   /* bytes of the log, header included */
+        uint64_t file_size;   /* end of the log, header included (not the zeros after it) */
         uint64_t generation;  /* bumped by each compaction */
         uint64_t compactions; /* completed since open */
         uint64_t commits;     /* fdatasync batches since open */
