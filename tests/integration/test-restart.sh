@@ -3,8 +3,10 @@
 # sandboxes and 3 tasks exit with distinct statuses while it is down, start it again: the
 # survivors are re-adopted with the same pids, the exits reported with their exact statuses,
 # Waits work, Shutdown of each leaves nothing.  A pid reused by an unrelated process is not
-# adopted; a damaged state file is reported.  Then rounds of random kill points (during Start
-# and Shutdown included): no sandbox lost or duplicated, no cgroup, mount or process leaked.
+# adopted; a damaged state file is reported.  Then the daemon killed at each named step of
+# Create, Start, Shutdown and Delete (SANDBOXD_CRASH_AT, supervisor/crashpoint-internal.h), and
+# rounds of random kill points (during Start and Shutdown included): no sandbox lost or
+# duplicated, no cgroup, mount or process leaked.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib-daemon.sh
 
@@ -182,6 +184,174 @@ eq "every line written while the daemon was down is in the log" 2000 \
 check "and what followed" grep -qx after <<<"$BODY_OUT"
 sb_shutdown talker
 sb_delete talker
+
+# ---- kill points at chosen steps of Create, Start, Shutdown and Delete ----
+# The daemon runs with SANDBOXD_CRASH_AT=POINT[:N] (supervisor/crashpoint-internal.h) and
+# SIGKILLs itself at that step; it is started again without the variable.  Checked after each:
+# the sandbox is listed exactly once (or, after delete-durable, not at all), a half-started
+# sandbox is running (re-adopted) or startable again, a half-shut-down one can be shut down
+# again, and in the end nothing of it is left: cgroup, /run entry, mount, process.  A bystander
+# sandbox with a task runs through all of it untouched.
+CRASH_POINTS=$(sed -n 's/^ \*   \([a-z][a-z-]*\)  .*/\1/p' supervisor/crashpoint-internal.h)
+# crash_arm POINT: the daemon again, armed at POINT.
+crash_arm() {
+        d_stop
+        SANDBOXD_CRASH_AT=$1 d_start || { fail "daemon did not start armed at $1"; return 1; }
+        # bash reports the daemon's death ("Killed") at some later command: not on the output.
+        exec 4>&2 2>/dev/null
+}
+# crash_check POINT: the daemon died at POINT (at most ~10 s), then it is started again.
+crash_check() {
+        local i
+        for i in $(seq 1 200); do
+                kill -0 "$D_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        if kill -0 "$D_PID" 2>/dev/null; then
+                exec 2>&4 4>&-
+                fail "crash point $1 not reached"
+                d_kill9
+        else
+                wait "$D_PID" 2>/dev/null
+                D_PID=
+                exec 2>&4 4>&-
+                check "the daemon killed itself at $1" grep -q "crash point \"${1%%:*}\" reached" "$D_LOG"
+        fi
+        d_start || { fail "daemon did not restart after $1"; return 1; }
+}
+# listed ID: how many times List shows ID.
+listed() {
+        api GET /v1/sandboxes
+        jf '.sandboxes[].id' | grep -cx "$1"
+}
+# leftovers ID PID...: what is left of a sandbox that was shut down (empty when nothing).
+leftovers() {
+        local id=$1 p left=""
+        shift
+        [ -e "$CGROOT/sandboxes/default/$id" ] && left="$left cgroup"
+        [ -e "$RUN/default/$id" ] && left="$left run-entry"
+        awk -v r="$RUN/default/$id/" 'index($5, r) == 1' /proc/self/mountinfo | grep -q . &&
+                left="$left mount"
+        for p in "$@"; do
+                [ -n "$p" ] && ! wait_gone "$p" 20 && left="$left process-$p"
+        done
+        echo "${left# }"
+}
+# init_pid ID: the pid in the sandbox's init cgroup (empty when none).
+init_pid() {
+        head -n 1 "$CGROOT/sandboxes/default/$1/init/cgroup.procs" 2>/dev/null
+}
+
+sb_create bystander null
+sb_start bystander
+BY_PID=$(jf .pid)
+task_create bystander "$(args_json /bin/sleep 100000)" bytask
+BY_TASK=$(jf .pid)
+covered=""
+for point in create-durable start-cgroup start-spawned start-statefile start-statefile:2 \
+        shutdown-killed shutdown-cgroup-gone shutdown-run-gone delete-durable; do
+        name=${point%%:*}
+        id=cp-${point/:/-}
+        covered="$covered $name"
+        echo "  -- crash at $point"
+        case $name in
+        create-*)
+                crash_arm "$point" || break
+                API_TIMEOUT=10 sb_create "$id" null
+                crash_check "$point" || break
+                eq "$point: the record is there exactly once" 1 "$(listed "$id")"
+                sb_status "$id"
+                eq "$point: state created" created "$(jf .state)"
+                ;;
+        start-*)
+                sb_create "$id" null
+                first=
+                if [ "$point" = start-statefile:2 ]; then
+                        # The first Start passes the point, the second dies there.
+                        sb_create "$id-first" null
+                fi
+                crash_arm "$point" || break
+                if [ "$point" = start-statefile:2 ]; then
+                        sb_start "$id-first"
+                        eq "$point: the first Start passes" 200 "$STATUS"
+                        first=$(jf .pid)
+                fi
+                API_TIMEOUT=10 sb_start "$id"
+                half=$(init_pid "$id")
+                crash_check "$point" || break
+                eq "$point: listed exactly once" 1 "$(listed "$id")"
+                sb_status "$id"
+                st=$(jf .state)
+                if [ "$st" = running ]; then
+                        check "$point: re-adopted, its pid is its init ($(jf .pid))" \
+                                grep -q "/sandboxes/default/$id/init$" "/proc/$(jf .pid)/cgroup"
+                else
+                        eq "$point: not running, no process left in its cgroup (state $st)" "" \
+                                "$(leftovers "$id" "$half" | grep -o 'process-[0-9]*')"
+                        sb_start "$id"
+                        eq "$point: startable again" 200 "$STATUS"
+                fi
+                if [ "$name" = start-statefile ]; then
+                        eq "$point: a state file was written, so it is re-adopted" running "$st"
+                fi
+                sb_status "$id"
+                eq "$point: running now" running "$(jf .state)"
+                if [ -n "$first" ]; then
+                        sb_status "$id-first"
+                        eq "$point: the sandbox started before the crash is re-adopted" \
+                                "running $first" "$(jf .state) $(jf .pid)"
+                        sb_shutdown "$id-first"
+                        sb_delete "$id-first"
+                fi
+                ;;
+        shutdown-*)
+                sb_create "$id" null
+                sb_start "$id"
+                pid=$(jf .pid)
+                task_create "$id" "$(args_json /bin/sleep 100000)" t
+                tpid=$(jf .pid)
+                crash_arm "$point" || break
+                API_TIMEOUT=10 sb_shutdown "$id"
+                crash_check "$point" || break
+                eq "$point: listed exactly once" 1 "$(listed "$id")"
+                sb_shutdown "$id"
+                eq "$point: shut down again" 200 "$STATUS"
+                eq "$point: nothing left (cgroup, /run entry, mount, init, task)" "" \
+                        "$(leftovers "$id" "$pid" "$tpid")"
+                ;;
+        delete-*)
+                sb_create "$id" null
+                sb_start "$id"
+                pid=$(jf .pid)
+                sb_shutdown "$id"
+                crash_arm "$point" || break
+                API_TIMEOUT=10 sb_delete "$id"
+                crash_check "$point" || break
+                eq "$point: deleted for good (not listed)" 0 "$(listed "$id")"
+                sb_status "$id"
+                eq "$point: Status 404" 404 "$STATUS"
+                eq "$point: nothing left" "" "$(leftovers "$id" "$pid")"
+                ;;
+        esac
+        if [ "$name" != delete-durable ]; then
+                sb_shutdown "$id"
+                eq "$point: Shutdown" 200 "$STATUS"
+                eq "$point: nothing left after Shutdown" "" "$(leftovers "$id")"
+                sb_delete "$id"
+                eq "$point: Delete" 204 "$STATUS"
+        fi
+        sb_status bystander
+        eq "$point: the bystander is untouched (same pid)" "running $BY_PID" "$(jf .state) $(jf .pid)"
+        api GET /v1/sandboxes/bystander/tasks/bytask
+        eq "$point: its task too" "running $BY_TASK" "$(jf .state) $(jf .pid)"
+done
+for p in $CRASH_POINTS; do
+        check "crash point $p is exercised" grep -qw -- "$p" <<<"$covered"
+done
+check "the crash points were found in crashpoint-internal.h" test -n "$CRASH_POINTS"
+sb_shutdown bystander
+sb_delete bystander
+eq "crash points: nothing left of the bystander" "" "$(leftovers bystander "$BY_PID" "$BY_TASK")"
 
 # ---- random kill points ----
 # A client keeps creating, starting (some with a task), shutting down and deleting sandboxes;
