@@ -66,10 +66,10 @@ static void emit(struct emitter *e, uint16_t code, uint8_t jt, uint8_t jf, uint3
         e->n++;
 }
 
-/* Copies prog with its RETs turned into jumps to stubs placed right after it.  A stub
- * loads the returned value into A (RET A: already there), then runs tail() and jumps to
- * `next` (an index in the output known by the caller after this returns: patched later
- * through *ret_jumps). */
+/* Copies prog with each RET turned into a JA (same length: no offset changes) to a stub
+ * placed after it.  A stub loads the returned value into A (RET A: it is there already),
+ * with store_task also keeps it in M[15], and jumps on; the indices of those last jumps are
+ * returned in *ret_jumps for the caller to point them where the next part starts. */
 static int emit_rewritten(struct emitter *e, const struct sock_filter *prog, size_t n,
                           bool store_task, size_t **ret_jumps, size_t *ret_n_jumps)
 {
