@@ -267,6 +267,22 @@ task_out scbox killit
 eq "a stricter action than the sandbox's errno wins (SIGSYS, 159)" 159 "$TASK_RC"
 sb_shutdown scbox
 sb_delete scbox
+# A sandbox without any filter (linux.seccomp null): the task's profile alone applies.
+api POST /v1/sandboxes "$(jq -cn --arg spec "$(mkspec null scnone | base64 -d |
+        jq -c '.linux.seccomp = null' | base64 -w0)" \
+        '{id: "scnone", runtime: {name: "io.sandboxd.linux.v1"},
+          spec: {type_url: "types.containerd.io/opencontainers/runtime-spec/1/Spec", value: $spec}}')"
+sb_start scnone
+eq "start a sandbox without a seccomp filter" 200 "$STATUS"
+task_sc scnone own "$NOMKDIR" /bin/sh -c 'mkdir /tmp/e 2>&1; true'
+task_out scnone own
+check "  a task's profile still applies there: $BODY_OUT" \
+        grep -q "Operation not permitted" <<<"$BODY_OUT"
+task_create scnone "$(args_json /bin/sh -c 'mkdir /tmp/f && echo made')" plain
+task_out scnone plain
+check "  a plain task there can mkdir: $BODY_OUT" grep -qx made <<<"$BODY_OUT"
+sb_shutdown scnone
+sb_delete scnone
 # Bad profiles: 400 naming the field.
 task_sc box scbad1 '{"defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["mkdir", "nosuchcall"], "action": "SCMP_ACT_ERRNO"}]}' /bin/true
