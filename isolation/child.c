@@ -573,8 +573,9 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
 {
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         char pidbuf[16], *init_argv[3] = {(char *)"sandbox-init", NULL, NULL};
+        pid_t process = 0;
         sigset_t keep;
-        int init_fd;
+        int init_fd, e;
 
         cx = ctx;
         /* The daemon's signal dispositions and mask are not the sandbox's.  SIGCHLD and
@@ -632,9 +633,17 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
                 report(ISO_STEP_INIT_STARTED, 0, 0);
                 fail(ISO_STEP_EXEC, 0, exec_path(proc->args, proc->env));
         }
-        if (proc->args)
-                init_argv[1] = format_pid(pidbuf, start_process(proc));
+        if (proc->args) {
+                process = start_process(proc);
+                init_argv[1] = format_pid(pidbuf, process);
+        }
         report(ISO_STEP_INIT_STARTED, 0, 0);
         syscall(SYS_execveat, init_fd, "", init_argv, proc->env, AT_EMPTY_PATH);
-        fail(ISO_STEP_EXEC_INIT, 0, errno);
+        e = errno;
+        if (process > 0) { /* not left running without its init */
+                kill(process, SIGKILL);
+                while (waitpid(process, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        fail(ISO_STEP_EXEC_INIT, 0, e);
 }
