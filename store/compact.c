@@ -358,7 +358,7 @@ static int compact_run(struct store *s, struct sbx_error *err)
          * it is given back in steps, at the writers' pace. */
         munmap(m, start);
         m = MAP_FAILED;
-        for (uint64_t left = start; left > FREE_STEP;) {
+        for (uint64_t left = start; r >= 0 && left > FREE_STEP;) {
                 left -= FREE_STEP;
                 pace(&w);
                 if (ftruncate(old_fd, (off_t)left) < 0)

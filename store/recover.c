@@ -200,8 +200,16 @@ int log_recover(struct store *s, struct sbx_error *err)
                 report_add(s, "repair: file header damaged, rewritten");
         }
 
-        bool v1 = version == 1, lenient = false;
         uint64_t off = LOG_HEADER_SIZE, batch = LOG_HEADER_SIZE, n_frames = 0, z = UINT64_MAX;
+        /* A damaged header does not say which version wrote the frames: a
+         * log without a single COMMIT is taken for version 1 (read as
+         * version 2, all its records would look uncommitted). */
+        if (r < 0 && size > LOG_HEADER_SIZE) {
+                z = nonzero_end(m, size);
+                if (next_valid(m, size, LOG_HEADER_SIZE, z, true) >= z)
+                        version = 1;
+        }
+        bool v1 = version == 1, lenient = false;
         for (;;) {
                 uint32_t len;
                 if (off < size && log_frame_valid(m, size, off, &len)) {

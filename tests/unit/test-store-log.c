@@ -415,6 +415,25 @@ Test(store_log, version_1_log_is_converted)
         store_close(s);
 }
 
+Test(store_log, version_1_log_with_damaged_header_repaired)
+{
+        /* The header cannot say the version: no COMMIT anywhere means 1. */
+        write_v1_log(4);
+        flip(3);
+        struct store *bad = NULL;
+        struct sbx_error err = {};
+        cr_assert_eq(store_open(dir, 0, &bad, &err), -EUCLEAN);
+        cr_assert_not_null(strstr(err.message, "offset 0"), "%s", err.message);
+        struct store *s = open_ok(dir, STORE_OPEN_REPAIR);
+        cr_assert_not_null(strstr(store_recovery_report(s), "header damaged"));
+        cr_assert_eq(store_count(s, NULL), 4, "%s", store_recovery_report(s));
+        store_close(s);
+        s = open_ok(dir, 0);
+        cr_assert_null(store_recovery_report(s));
+        cr_assert_eq(store_count(s, NULL), 4);
+        store_close(s);
+}
+
 Test(store_log, unknown_version_refused)
 {
         write_v1_log(1);
