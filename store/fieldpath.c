@@ -9,6 +9,8 @@
  */
 #include "store/filter-internal.h"
 
+#include "common/unquote.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,7 @@ static int fp_parse(const char *path, enum fp_kind *kind, char **ret_key, struct
                 if (*k == '"') {
                         size_t pos = 0, len;
                         const char *why = NULL;
-                        int r = filter_unquote(k, &pos, &key, &len, &why);
+                        int r = sbx_unquote(k, &pos, &key, &len, &why);
                         if (r == -EINVAL)
                                 return sbx_fail(err, -EINVAL,
                                                 "field path \"%s\": at offset %zu: %s", path,

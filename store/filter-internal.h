@@ -44,8 +44,3 @@ struct store_filter {
 };
 
 bool filter_match_view(const struct store_filter *f, const struct record_view *v);
-
-/* Reads a quoted string starting at s[*pos] (which is '"', '/' or '|') into a
- * new NUL-terminated string.  On error returns -EINVAL and sets *pos to the
- * offending byte and *why to a static explanation. */
-int filter_unquote(const char *s, size_t *pos, char **ret, size_t *ret_len, const char **why);

@@ -33,6 +33,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/unquote.h"
 #include "common/util.h"
 
 #define EVENTS_SNDBUF 4096
@@ -145,96 +146,6 @@ static bool is_field_char(char c)
                c == '_' || c == '-';
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-        if (cp < 0x80) {
-                o[0] = (char)cp;
-                return 1;
-        }
-        if (cp < 0x800) {
-                o[0] = (char)(0xc0 | cp >> 6);
-                o[1] = (char)(0x80 | (cp & 0x3f));
-                return 2;
-        }
-        if (cp < 0x10000) {
-                o[0] = (char)(0xe0 | cp >> 12);
-                o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                o[2] = (char)(0x80 | (cp & 0x3f));
-                return 3;
-        }
-        o[0] = (char)(0xf0 | cp >> 18);
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[3] = (char)(0x80 | (cp & 0x3f));
-        return 4;
-}
-
-/* One Go escape (strconv.Unquote) after the backslash at s[0]: appends to o, returns the
- * length of the escape or 0 when it is invalid (*why says why). */
-static size_t go_escape(const char *s, char *o, size_t *n, const char **why)
-{
-        static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\\"\"''";
-        uint32_t v = 0;
-        int digits;
-
-        for (size_t i = 0; simple[i]; i += 2)
-                if (s[1] == simple[i]) {
-                        o[(*n)++] = simple[i + 1];
-                        return 2;
-                }
-        if (s[1] >= '0' && s[1] <= '7') {
-                for (int d = 1; d <= 3; d++) {
-                        if (s[d] < '0' || s[d] > '7') {
-                                *why = "bad octal escape (want 3 digits)";
-                                return 0;
-                        }
-                        v = v * 8 + (uint32_t)(s[d] - '0');
-                }
-                if (v == 0 || v > 255) {
-                        *why = v ? "octal escape above \\377" : "NUL byte in quoted string";
-                        return 0;
-                }
-                o[(*n)++] = (char)v;
-                return 4;
-        }
-        digits = s[1] == 'x' ? 2 : s[1] == 'u' ? 4 : s[1] == 'U' ? 8 : 0;
-        if (!digits) {
-                *why = "unknown escape sequence";
-                return 0;
-        }
-        for (int d = 0; d < digits; d++) {
-                int h = hexval(s[2 + d]);
-                if (h < 0) {
-                        *why = "bad hexadecimal escape";
-                        return 0;
-                }
-                v = v << 4 | (uint32_t)h;
-        }
-        if (v == 0) {
-                *why = "NUL byte in quoted string";
-                return 0;
-        }
-        if (s[1] == 'x')
-                o[(*n)++] = (char)v;
-        else if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) {
-                *why = "escape is not a valid Unicode code point";
-                return 0;
-        } else
-                *n += put_utf8(o + *n, v);
-        return 2 + (size_t)digits;
-}
-
 /* A quoted string as containerd's filters take it: "..." with Go's escapes, or (values
  * only) /.../ and |...|, in which only the delimiter is escaped and every other backslash
  * is kept for the regex engine (`id~=/^a\.b$/`, `labels.path~=|^/srv/|`).  Or, unquoted, a
@@ -245,45 +156,22 @@ static int scan_token(const char **p, bool (*ok)(char), bool value, char **ret, 
         const char *s = *p, *why = NULL;
         _cleanup_free_ char *out = NULL;
         char q = *s;
-        size_t n = 0;
 
         if (q == '"' || (value && (q == '/' || q == '|'))) {
-                /* never longer than the input: escapes only shrink */
-                out = malloc(strlen(s) + 1);
-                if (!out)
-                        return -ENOMEM;
-                for (s++; *s && *s != q && !why; s++) {
-                        size_t k;
+                size_t pos = 0, len;
+                int r = sbx_unquote(s, &pos, &out, &len, &why);
 
-                        if (*s != '\\') {
-                                out[n++] = *s;
-                                continue;
-                        }
-                        if (q != '"') {
-                                if (s[1] == q)
-                                        out[n++] = q;
-                                else if (s[1]) {
-                                        out[n++] = '\\';
-                                        out[n++] = s[1];
-                                } else
-                                        break; /* unterminated */
-                                s++;
-                                continue;
-                        }
-                        k = go_escape(s, out, &n, &why);
-                        if (k)
-                                s += k - 1;
-                }
-                if (why)
-                        return sbx_fail(err, -EINVAL,
-                                        "filter \"%s\": %s in the quoted %s at offset %zu", start,
-                                        why, what, (size_t)(s - 1 - start));
-                if (*s != q)
+                if (r == -EINVAL && strcmp(why, "unterminated quoted string") == 0)
                         return sbx_fail(err, -EINVAL,
                                         "filter \"%s\": unterminated quoted %s at offset %zu",
                                         start, what, (size_t)(*p - start));
-                s++;
-                out[n] = '\0';
+                if (r == -EINVAL)
+                        return sbx_fail(err, -EINVAL,
+                                        "filter \"%s\": %s in the quoted %s at offset %zu", start,
+                                        why, what, (size_t)(s + pos - start));
+                if (r < 0)
+                        return r;
+                s += pos;
         } else {
                 while (*s && ok(*s))
                         s++;
