@@ -35,22 +35,6 @@ static int need_record(struct sup_request *r, uint64_t *ret_created_at)
         return k;
 }
 
-static bool flag_arg(struct sup_request *r, const char *key, bool *ret)
-{
-        const char *v = sup_request_arg(r, key);
-
-        *ret = false;
-        if (!v)
-                return true;
-        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || v[0] == '\0')
-                *ret = true;
-        else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
-                sup_reply_error(r, -EINVAL, "%s: want 1, true, 0 or false, not \"%.40s\"", key, v);
-                return false;
-        }
-        return true;
-}
-
 void sup_api_health(struct sup_request *r)
 {
         if (sup_request_no_body(r) < 0)
@@ -351,7 +335,7 @@ void sup_api_status(struct sup_request *r)
         struct sup_sandbox *sb;
         json_t *warnings;
 
-        if (!flag_arg(r, "verbose", &verbose) || sup_request_no_body(r) < 0)
+        if (!sup_request_flag_arg(r, "verbose", &verbose) || sup_request_no_body(r) < 0)
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (!sb) {
@@ -425,38 +409,26 @@ static void on_log_wake(struct sup_request *r, enum sup_wake why)
         sup_request_resume(r);
 }
 
-static ssize_t log_reader(void *cls, uint64_t pos, char *buf, size_t max)
+static bool log_more(struct sup_request *r)
 {
-        struct sup_request *r = cls;
         struct log_follow *lf = r->op;
-        struct sup_sandbox *sb;
-        ssize_t n;
+        struct sup_sandbox *sb = sup_sandbox_find(r->ns, r->id);
 
-        if (r->aborted)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        n = pread(r->log_fd, buf, max, (off_t)pos);
-        if (n > 0)
-                return n;
-        if (n < 0)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        sb = sup_sandbox_find(r->ns, r->id);
         if (lf->done || !sb || sb->run_id != lf->run_id || sb->log.eof)
-                return MHD_CONTENT_READER_END_OF_STREAM;
-        /* Nothing new yet: sleep until the log grows (see the MHD note on returning 0). */
+                return false;
+        /* Nothing new yet: sleep until the log grows. */
         sup_request_wait_on(r, sb, on_log_wake);
         sup_request_suspend(r);
-        return 0;
+        return true;
 }
 
 void sup_api_logs(struct sup_request *r)
 {
         bool follow;
         struct sup_sandbox *sb;
-        struct MHD_Response *resp;
-        struct stat st;
         int fd;
 
-        if (!flag_arg(r, "follow", &follow) || sup_request_no_body(r) < 0)
+        if (!sup_request_flag_arg(r, "follow", &follow) || sup_request_no_body(r) < 0)
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (!sb || sb->run_dirfd < 0) {
@@ -466,38 +438,20 @@ void sup_api_logs(struct sup_request *r)
                 return;
         }
         fd = openat(sb->run_dirfd, "log", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd < 0) {
                 sup_reply_error(r, -errno, "opening the log of \"%s\": %s", r->id, strerror(errno));
-                safe_close(fd);
                 return;
         }
-        if (!follow) {
-                /* MHD owns fd from here (and closes it). */
-                resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-                if (!resp) {
+        if (follow) {
+                struct log_follow *lf = calloc(1, sizeof(*lf));
+
+                if (!lf) {
                         close(fd);
                         sup_reply_error(r, -ENOMEM, "out of memory");
                         return;
                 }
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                        "text/plain; charset=utf-8");
-                sup_reply_response(r, MHD_HTTP_OK, resp);
-                return;
+                lf->run_id = sb->run_id;
+                r->op = lf;
         }
-        struct log_follow *lf = calloc(1, sizeof(*lf));
-        if (!lf) {
-                close(fd);
-                sup_reply_error(r, -ENOMEM, "out of memory");
-                return;
-        }
-        lf->run_id = sb->run_id;
-        r->op = lf;
-        r->log_fd = fd;
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, log_reader, r, NULL);
-        if (!resp) {
-                sup_reply_error(r, -ENOMEM, "out of memory");
-                return;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        sup_reply_response(r, MHD_HTTP_OK, resp);
+        sup_reply_log(r, fd, follow ? log_more : NULL);
 }

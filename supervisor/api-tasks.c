@@ -390,19 +390,6 @@ void sup_api_task_delete(struct sup_request *r)
         sup_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 
-/* follow=1 (also true, or empty); 0 or false. */
-static int follow_arg(struct sup_request *r, bool *ret)
-{
-        const char *v = sup_request_arg(r, "follow");
-
-        *ret = v && (v[0] == '\0' || strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
-        if (v && !*ret && strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
-                sup_reply_error(r, -EINVAL, "follow: want 1, true, 0 or false, not \"%.40s\"", v);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 /* A follower of a task's log sleeps on its sandbox's waiter list; tasks.c wakes the
  * list with SUP_WAKE_TASK when a task's output grew or a task exited. */
 struct task_log_follow {
@@ -417,31 +404,20 @@ static void on_task_log_wake(struct sup_request *r, enum sup_wake why)
         sup_request_resume(r);
 }
 
-static ssize_t task_log_reader(void *cls, uint64_t pos, char *buf, size_t max)
+static bool task_log_more(struct sup_request *r)
 {
-        struct sup_request *r = cls;
         struct task_log_follow *lf = r->op;
-        struct sup_sandbox *sb;
-        struct sup_task *t;
-        ssize_t n;
+        struct sup_sandbox *sb = sup_sandbox_find(r->ns, r->id);
+        struct sup_task *t = sup_task_find(sup_task_group_find(r->ns, r->id), lf->tid);
 
-        if (r->aborted)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        n = pread(r->log_fd, buf, max, (off_t)pos);
-        if (n > 0)
-                return n;
-        if (n < 0)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
         /* The stream ends when the task has exited (task_exited() drained what it wrote
          * first), was deleted, or its sandbox went. */
-        t = sup_task_find(sup_task_group_find(r->ns, r->id), lf->tid);
-        sb = sup_sandbox_find(r->ns, r->id);
         if (!t || !sb || t->state == SUP_TASK_EXITED)
-                return MHD_CONTENT_READER_END_OF_STREAM;
-        /* Nothing new yet: sleep until the task writes or exits (as sup_api_logs does). */
+                return false;
+        /* Nothing new yet: sleep until the task writes or exits. */
         sup_request_wait_on(r, sb, on_task_log_wake);
         sup_request_suspend(r);
-        return 0;
+        return true;
 }
 
 void sup_api_task_logs(struct sup_request *r)
@@ -449,12 +425,10 @@ void sup_api_task_logs(struct sup_request *r)
         struct sup_task *t;
         _cleanup_close_ int dfd = -EBADF;
         char name[96];
-        struct stat st;
-        struct MHD_Response *resp;
         bool follow;
         int fd;
 
-        if (follow_arg(r, &follow) < 0 || sup_request_no_body(r) < 0)
+        if (!sup_request_flag_arg(r, "follow", &follow) || sup_request_no_body(r) < 0)
                 return;
         t = request_task(r);
         if (!t)
@@ -462,43 +436,24 @@ void sup_api_task_logs(struct sup_request *r)
         dfd = sup_task_dir_open(r->ns, r->id, false);
         snprintf(name, sizeof(name), "%s.log", t->id);
         fd = dfd >= 0 ? openat(dfd, name, O_RDONLY | O_CLOEXEC) : -1;
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                safe_close(fd);
+        if (fd < 0) {
                 sup_reply_error(r, -ENOENT, "task \"%s\" has no log%s", t->id,
                                 t->adopted ? " (re-adopted after a restart)" : "");
                 return;
         }
-        if (!follow) {
-                /* MHD owns fd from here (and closes it). */
-                resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-                if (!resp) {
+        if (follow) {
+                struct task_log_follow *lf = calloc(1, sizeof(*lf));
+
+                if (!lf) {
                         close(fd);
                         sup_reply_error(r, -ENOMEM, "out of memory");
                         return;
                 }
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                        "text/plain; charset=utf-8");
-                sup_reply_response(r, MHD_HTTP_OK, resp);
-                return;
+                snprintf(lf->tid, sizeof(lf->tid), "%s", t->id);
+                free(r->op);
+                r->op = lf;
         }
-        struct task_log_follow *lf = calloc(1, sizeof(*lf));
-        if (!lf) {
-                close(fd);
-                sup_reply_error(r, -ENOMEM, "out of memory");
-                return;
-        }
-        snprintf(lf->tid, sizeof(lf->tid), "%s", t->id);
-        free(r->op);
-        r->op = lf;
-        r->log_fd = fd; /* closed with the request */
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, task_log_reader, r,
-                                                 NULL);
-        if (!resp) {
-                sup_reply_error(r, -ENOMEM, "out of memory");
-                return;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        sup_reply_response(r, MHD_HTTP_OK, resp);
+        sup_reply_log(r, fd, follow ? task_log_more : NULL);
 }
 
 /* ---- events -------------------------------------------------------------- */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 static struct MHD_Daemon *mhd;
 static struct sup_watch mhd_watch;
@@ -438,6 +439,69 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 const char *sup_request_arg(struct sup_request *r, const char *key)
 {
         return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool sup_request_flag_arg(struct sup_request *r, const char *key, bool *ret)
+{
+        const char *v = sup_request_arg(r, key);
+
+        *ret = false;
+        if (!v)
+                return true;
+        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || v[0] == '\0')
+                *ret = true;
+        else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
+                sup_reply_error(r, -EINVAL, "%s: want 1, true, 0 or false, not \"%.40s\"", key, v);
+                return false;
+        }
+        return true;
+}
+
+/* ---- logs -------------------------------------------------------------------------------- */
+
+static ssize_t log_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+        struct sup_request *r = cls;
+        ssize_t n;
+
+        if (r->aborted)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        n = pread(r->log_fd, buf, max, (off_t)pos);
+        if (n > 0)
+                return n;
+        if (n < 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        /* Returning 0 with the connection suspended: MHD calls again once resumed. */
+        return r->log_more(r) ? 0 : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+void sup_reply_log(struct sup_request *r, int fd, bool (*more)(struct sup_request *r))
+{
+        struct MHD_Response *resp;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0) {
+                sup_reply_error(r, -errno, "reading the log: %s", strerror(errno));
+                close(fd);
+                return;
+        }
+        if (more) {
+                r->log_fd = fd; /* closed with the request */
+                r->log_more = more;
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, log_reader, r,
+                                                         NULL);
+        } else {
+                /* MHD owns fd from here (and closes it). */
+                resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+                if (!resp)
+                        close(fd);
+        }
+        if (!resp) {
+                sup_reply_error(r, -ENOMEM, "out of memory");
+                return;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        sup_reply_response(r, MHD_HTTP_OK, resp);
 }
 
 struct args_ctx {

@@ -122,12 +122,11 @@ struct sup_request {
         struct sup_watch hup_watch;
 
         /* Operation state. */
-        uint64_t log_pos;
         int log_fd;
-        bool log_follow;
-        void *op;                               /* freed with free() when the request ends */
-        void *store_op;                         /* a store write in flight (api-store.c) */
-        void (*on_done)(struct sup_request *r); /* called when the request ends */
+        bool (*log_more)(struct sup_request *r); /* a followed log at its end (sup_reply_log) */
+        void *op;                                /* freed with free() when the request ends */
+        void *store_op;                          /* a store write in flight (api-store.c) */
+        void (*on_done)(struct sup_request *r);  /* called when the request ends */
 
         struct sup_request *all_next, *all_prev;
 };
@@ -146,6 +145,11 @@ void sup_reply_error(struct sup_request *r, int code, const char *fmt, ...)
 /* Maps err->code (negative errno) to the API's code and status. */
 void sup_reply_sbx_error(struct sup_request *r, const struct sbx_error *err);
 void sup_reply_response(struct sup_request *r, unsigned status, struct MHD_Response *resp);
+/* Answers 200 with the log file fd (taken): all of it as it is now, or with more set, a
+ * stream that calls more() whenever it has sent everything there is.  more() returns false
+ * to end the stream, or parks the request (sup_request_wait_on + sup_request_suspend) until
+ * the log grows and returns true. */
+void sup_reply_log(struct sup_request *r, int fd, bool (*more)(struct sup_request *r));
 /* Marks the request as answered later; the handler returns without replying. */
 void sup_request_suspend(struct sup_request *r);
 /* For streamed responses: stop polling the connection until sup_request_resume(). */
@@ -153,6 +157,9 @@ void sup_request_resume(struct sup_request *r);
 
 /* Query arguments. */
 const char *sup_request_arg(struct sup_request *r, const char *key);
+/* A boolean argument: 1, true or empty; 0 or false; absent = false.  Anything else: replies
+ * 400 naming the argument and returns false. */
+bool sup_request_flag_arg(struct sup_request *r, const char *key, bool *ret);
 /* Calls cb for every value of a repeatable argument. */
 int sup_request_args(struct sup_request *r, const char *key,
                      int (*cb)(const char *value, void *userdata), void *userdata);
