@@ -568,6 +568,37 @@ static void enter_namespaces(const struct iso_config *c, const struct iso_child_
         }
 }
 
+/* The handled signals were reset by clone3's CLONE_CLEAR_SIGHAND; the ignored ones would
+ * stay ignored across exec: reset those, found in /proc/self/status (SigIgn) rather
+ * than with 64 sigaction calls.  Without that line, all of them. */
+static void reset_signals(const struct sigaction *dfl)
+{
+        uint64_t ign = ~(uint64_t)0;
+        char buf[4096];
+        ssize_t n = -1;
+        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+        if (fd >= 0) {
+                n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+        }
+        if (n > 0) {
+                const char *p;
+
+                buf[n] = '\0';
+                p = strstr(buf, "\nSigIgn:\t");
+                if (p) {
+                        ign = 0;
+                        for (p += 9; *p && *p != '\n'; p++)
+                                ign = ign << 4 |
+                                      (uint64_t)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
+                }
+        }
+        for (int sig = 1; sig < _NSIG && sig <= 64; sig++)
+                if ((ign & (1ULL << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
+                        (void)sigaction(sig, dfl, NULL);
+}
+
 _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc *proc,
                               const struct iso_child_ctx *ctx)
 {
@@ -580,9 +611,7 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
         cx = ctx;
         /* The daemon's signal dispositions and mask are not the sandbox's.  SIGCHLD and
          * the signals sandbox-init forwards stay blocked until it waits for them. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void)sigaction(sig, &dfl, NULL);
+        reset_signals(&dfl);
         sigemptyset(&keep);
         if (!ctx->task) {
                 sigaddset(&keep, SIGCHLD);

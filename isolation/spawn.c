@@ -29,6 +29,10 @@
 
 #include "common/syscall.h" /* after <sys/wait.h>: P_PIDFD */
 
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
+
 void iso_process_release(struct iso_process *p)
 {
         if (!p)
@@ -387,6 +391,7 @@ static int run_child(const struct iso_config *c, const struct iso_proc *proc,
         pid_t pid;
 
         ca->pidfd = (uint64_t)(uintptr_t)&pidfd;
+        ca->flags |= CLONE_CLEAR_SIGHAND; /* the child resets the ignored ones */
         if (vm) {
                 ctx->sync_fd = -1;
                 ctx->report = &rep;

@@ -6,7 +6,8 @@
  *
  *   pid | hostname | mounts | caps | ifaces | procs | rlimit | uid | fds |
  *   exe-write | orphan | syscall-unshare | syscall-getppid | exit N | kill-self |
- *   read PATH | cat PATH | write PATH | ns (the user, mnt and net namespace links)
+ *   read PATH | cat PATH | write PATH | ns (the user, mnt and net namespace links) |
+ *   sigs (blocked, ignored and caught signal sets)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
                         printf("%s\n", strerrorname_np(errno));
                 else
                         fwrite(buf, 1, (size_t)n, stdout);
+        } else if (strcmp(cmd, "sigs") == 0) {
+                static const char *const p[] = {"SigBlk:", "SigIgn:", "SigCgt:", NULL};
+                cat_matching("/proc/self/status", p);
         } else if (strcmp(cmd, "ns") == 0) {
                 static const char *const names[] = {"user", "mnt", "net"};
                 for (size_t i = 0; i < 3; i++) {

@@ -366,6 +366,36 @@ Test(isolation_spawn, proc_1_exe_is_not_writable)
         cr_expect_neq(strcmp(out, "opened\n"), 0, "%s", out);
 }
 
+static void on_signal(int sig)
+{
+        (void)sig;
+}
+
+/* The caller's ignored and handled signals and its mask do not reach the process (in
+ * both clone modes). */
+Test(isolation_spawn, signal_dispositions_and_mask_are_reset)
+{
+        sigset_t block;
+        char out[256];
+
+        need_root();
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGUSR1, SIG_IGN);
+        signal(SIGUSR2, on_signal);
+        sigemptyset(&block);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        for (int mode = 0; mode < 2; mode++) {
+                iso_clone_mode_max = mode ? ISO_CLONE_FORK : ISO_CLONE_VM;
+                probe_ok(NULL, "sigs", NULL, out, sizeof(out));
+                cr_expect_str_eq(out,
+                                 "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+                                 "SigCgt:\t0000000000000000\n",
+                                 "mode %d", mode);
+        }
+        iso_clone_mode_max = ISO_CLONE_VM;
+}
+
 Test(isolation_spawn, only_fds_0_to_2_inside)
 {
         char out[256];
