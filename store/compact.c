@@ -27,13 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE      (1u << 20)
 #define CATCHUP_SMALL (256u << 10)
-#define FREE_STEP     (16u << 20)
+#define UNMAP_STEP    (16u << 20)
 
 static void frame_key(const void *p, struct record_key *ret)
 {
@@ -63,12 +64,11 @@ struct writer {
  * waiting, and a writer that arrives meanwhile finds at most one step's
  * I/O ahead of it in the device queue. */
 #define PACE_MAX_NS (20 * NSEC_PER_MSEC)
-static void pace(struct writer *w)
+static void give_way(struct store *s)
 {
-        struct store *s = w->s;
         uint64_t t0 = 0;
-        while (!w->locked && (__atomic_load_n(&s->sync_busy, __ATOMIC_ACQUIRE) ||
-                              __atomic_load_n(&s->q_head, __ATOMIC_ACQUIRE))) {
+        while (__atomic_load_n(&s->sync_busy, __ATOMIC_ACQUIRE) ||
+               __atomic_load_n(&s->q_head, __ATOMIC_ACQUIRE)) {
                 uint64_t now = sbx_now_monotonic_ns();
                 if (!t0)
                         t0 = now;
@@ -79,6 +79,26 @@ static void pace(struct writer *w)
         }
         if (t0)
                 s->compact_paused_ns += sbx_now_monotonic_ns() - t0;
+}
+
+static void pace(struct writer *w)
+{
+        if (!w->locked)
+                give_way(w->s);
+}
+
+/* Unmaps the old log's mapping in steps: munmap(2) of hundreds of MB holds
+ * the process's mmap lock for tens of ms while it tears the page tables
+ * down, and the loop's and the sync thread's page faults (malloc) wait for
+ * it. */
+static void unmap_paced(struct store *s, uint8_t *m, uint64_t len)
+{
+        while (len > 0) {
+                uint64_t n = len > UNMAP_STEP ? UNMAP_STEP : len;
+                give_way(s);
+                munmap(m + len - n, n);
+                len -= n;
+        }
 }
 
 /* Writes back what the writer wrote so far, in steps of WRITEBACK_STEP, each
@@ -351,19 +371,8 @@ static int compact_run(struct store *s, struct sbx_error *err)
         pthread_mutex_unlock(&s->io_lock);
         w.locked = false;
         safe_close(prev);
-        /* The old generation is unlinked; its blocks are freed when old_fd
-         * closes.  Freeing hundreds of MB at once is one large journal
-         * transaction (and a burst of discards on a "discard" mount) that
-         * the writers' next journal handles and fdatasyncs wait behind, so
-         * it is given back in steps, at the writers' pace. */
-        munmap(m, start);
+        unmap_paced(s, m, start);
         m = MAP_FAILED;
-        for (uint64_t left = start; r >= 0 && left > FREE_STEP;) {
-                left -= FREE_STEP;
-                pace(&w);
-                if (ftruncate(old_fd, (off_t)left) < 0)
-                        break;
-        }
         r = r < 0 ? sbx_fail(err, -EIO, "compaction: syncing the directory: %s", strerror(-r)) : 0;
 out:
         if (r < 0 && new_fd >= 0)
@@ -389,6 +398,9 @@ void *compact_thread(void *arg)
          * still finishes).  Best effort: nothing depends on it. */
         (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, (int)gettid(),
                       IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
+        /* Its CPU too (replay, CRCs, copies): on a small machine the writers'
+         * loop and sync thread go first.  Linux's nice is per thread. */
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
         int r = compact_run(s, &e);
         pthread_mutex_lock(&s->qlock);
         s->compact_finished = true;
