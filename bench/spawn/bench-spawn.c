@@ -446,9 +446,8 @@ int main(int argc, char **argv)
         for (size_t v = 0; v < nv; v++)
                 printf("| %s | %.3f | %s%.3f |\n", variants[v].name, p50[v], v ? "+" : "",
                        v ? p50[v] - p50[v - 1] : p50[v]);
-        printf("| sandboxd `iso_spawn()`, against the interleaved floor above (sandbox-init exec + "
-               "fork, "
-               "sync socket, fd hygiene) | "
+        printf("| sandboxd `iso_spawn()`, against the interleaved floor above (sandbox-init exec, "
+               "vfork of the process, fd hygiene) | "
                "%.3f | +%.3f |\n",
                s50, s50 - f50);
         printf("\nFrom a parent with 16 MiB of touched ballast (about the daemon's resident "
