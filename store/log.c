@@ -330,7 +330,7 @@ static void linger(struct store *s)
 }
 
 /* The next batch is ready: writes queued, and the callbacks of the previous
- * batch have run (qlock held, or racy for the spin below). */
+ * batch have run (qlock held; without it, only a hint). */
 static bool batch_ready(struct store *s)
 {
         return __atomic_load_n(&s->q_head, __ATOMIC_ACQUIRE) &&
@@ -338,44 +338,10 @@ static bool batch_ready(struct store *s)
                !__atomic_load_n(&s->dispatching, __ATOMIC_ACQUIRE);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#elif defined(__aarch64__)
-        __asm__ __volatile__("yield");
-#endif
-}
-
-/* After delivering a batch, a writer that waits for it (a daemon's client
- * whose reply goes out, the next write of a sequence) usually submits its
- * next write within a loop iteration.  Waiting for that on the condition
- * variable costs a futex sleep and wakeup (0.1-0.2 ms on a small VM), so the
- * sync thread first spins for up to SPIN_NS, and only then sleeps — but only
- * while that pays: when the last batch came later than SPIN_NS after the one
- * before was delivered (an idle daemon, a slow client), it does not spin
- * until a batch comes within SPIN_NS again.  The spin is a hint: the caller
- * rechecks under qlock.  Called without qlock. */
-#ifndef SPIN_NS
-#define SPIN_NS (200 * NSEC_PER_USEC)
-#endif
-static void spin_for_work(struct store *s)
-{
-        uint64_t until = sbx_now_monotonic_ns() + SPIN_NS;
-        for (unsigned i = 1;; i++) {
-                if (batch_ready(s) || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
-                        return;
-                cpu_relax();
-                if (i % 64 == 0 && sbx_now_monotonic_ns() > until)
-                        return;
-        }
-}
-
 void *log_sync_thread(void *arg)
 {
         struct store *s = arg;
-        bool delivered = false, spin = true;
-        uint64_t delivered_at = 0;
+        bool delivered = false;
 
         log_preallocate(s, true);
         pthread_mutex_lock(&s->qlock);
@@ -387,8 +353,6 @@ void *log_sync_thread(void *arg)
                  * fdatasync instead of N/2). */
                 if (delivered && !s->stop) {
                         pthread_mutex_unlock(&s->qlock);
-                        if (spin && !batch_ready(s))
-                                spin_for_work(s);
                         /* Keep zeros ahead: in idle time from half a step left,
                          * before the next batch from an eighth. */
                         log_preallocate(s, !batch_ready(s));
@@ -399,8 +363,6 @@ void *log_sync_thread(void *arg)
                         pthread_cond_wait(&s->qcond, &s->qlock);
                 if (!s->q_head)
                         break;
-                if (delivered_at)
-                        spin = sbx_now_monotonic_ns() - delivered_at < SPIN_NS;
                 linger(s);
                 struct op *batch = s->q_head;
                 size_t n_batch = s->q_len;
@@ -442,7 +404,6 @@ void *log_sync_thread(void *arg)
                 to_done(s, batch);
                 store_wake(s);
                 delivered = true;
-                delivered_at = sbx_now_monotonic_ns();
         }
         pthread_mutex_unlock(&s->qlock);
         return NULL;
