@@ -25,6 +25,7 @@ static bool quit;
 static int (*idle_hook)(int timeout_ms);
 
 static void timers_fire(struct sup_watch *w, uint32_t events);
+static void run_deferred(void);
 
 int sup_loop_init(struct sbx_error *err)
 {
@@ -40,6 +41,7 @@ int sup_loop_init(struct sbx_error *err)
 
 void sup_loop_done(void)
 {
+        run_deferred(); /* what was retired after the loop stopped */
         tfd = safe_close(tfd);
         epfd = safe_close(epfd);
         timers = NULL;

@@ -200,6 +200,16 @@ static void out_cb(struct sup_watch *w, uint32_t events)
 
 /* ---- exits --------------------------------------------------------------- */
 
+static void task_free_now(void *p)
+{
+        struct sup_task *t = p;
+
+        json_decref(t->args);
+        free(t);
+}
+
+/* Retires a task: out of the loop and its fds closed at once, its memory freed after the
+ * loop's current batch, in which one of its watches may still be pending. */
 static void task_free(struct sup_task *t)
 {
         sup_loop_del(&t->pidfd_watch);
@@ -207,8 +217,7 @@ static void task_free(struct sup_task *t)
         safe_close(t->pidfd);
         safe_close(t->out_fd);
         safe_close(t->log_fd);
-        json_decref(t->args);
-        free(t);
+        sup_loop_defer_free(task_free_now, t);
 }
 
 static void task_exited(struct sup_task *t, int exit_status, const char *reason)

@@ -210,14 +210,25 @@ args_json() {
 }
 
 # wait_gone PID [TRIES]: until the process is gone (or a zombie).
+# wait_gone PID|TAG [TRIES]: waits until the process is gone (a zombie counts as gone).  With
+# a TAG from pid_tag, a pid that now belongs to another process counts as gone too: this
+# machine's pid_max is 32768, and busy neighbours wrap it within seconds.
 wait_gone() {
-        local i
+        local pid=${1%%:*} start="" i st
+        [ "$pid" != "$1" ] && start=${1#*:}
         for i in $(seq 1 "${2:-200}"); do
-                if ! kill -0 "$1" 2>/dev/null; then return 0; fi
-                case "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" in Z | X | "") return 0 ;; esac
+                if ! kill -0 "$pid" 2>/dev/null; then return 0; fi
+                st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)
+                case "${st%% *}" in Z | X | "") return 0 ;; esac
+                [ -n "$start" ] && [ "$(echo "$st" | awk '{print $20}')" != "$start" ] && return 0
                 sleep 0.05
         done
         return 1
+}
+
+# pid_tag PID: "PID:START" (START: field 22 of /proc/PID/stat, the start time), for wait_gone.
+pid_tag() {
+        echo "$1:$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}')"
 }
 
 # Processes left in the test cgroup tree (count).

@@ -224,7 +224,7 @@ listed() {
         api GET /v1/sandboxes
         jf '.sandboxes[].id' | grep -cx "$1"
 }
-# leftovers ID PID...: what is left of a sandbox that was shut down (empty when nothing).
+# leftovers ID PID|TAG...: what is left of a sandbox that was shut down (empty when nothing).
 leftovers() {
         local id=$1 p left=""
         shift
@@ -245,8 +245,10 @@ init_pid() {
 sb_create bystander null
 sb_start bystander
 BY_PID=$(jf .pid)
+BY_TAGS=$(pid_tag "$BY_PID")
 task_create bystander "$(args_json /bin/sleep 100000)" bytask
 BY_TASK=$(jf .pid)
+BY_TAGS="$BY_TAGS $(pid_tag "$BY_TASK")"
 covered=""
 for point in create-durable start-cgroup start-spawned start-statefile start-statefile:2 \
         shutdown-killed shutdown-cgroup-gone shutdown-run-gone delete-durable; do
@@ -351,7 +353,8 @@ done
 check "the crash points were found in crashpoint-internal.h" test -n "$CRASH_POINTS"
 sb_shutdown bystander
 sb_delete bystander
-eq "crash points: nothing left of the bystander" "" "$(leftovers bystander "$BY_PID" "$BY_TASK")"
+# shellcheck disable=SC2086 # two tags
+eq "crash points: nothing left of the bystander" "" "$(leftovers bystander $BY_TAGS)"
 
 # ---- random kill points ----
 # A client keeps creating, starting (some with a task), shutting down and deleting sandboxes;
