@@ -81,14 +81,41 @@ void sup_api_spec(struct sup_request *r)
 
 /* ---- start ------------------------------------------------------------------------------- */
 
+/* The Start finished: its reply (r is NULL when the client left). */
+static void on_started(void *userdata, struct sup_sandbox *sb, const struct sbx_error *err)
+{
+        struct sup_request *r = userdata;
+        char when[SBX_RFC3339_MAX];
+
+        if (!r)
+                return;
+        r->on_done = NULL;
+        if (!sb) {
+                sup_reply_sbx_error(r, err);
+                return;
+        }
+        sup_reply_json(r, MHD_HTTP_OK,
+                       json_pack("{s:s,s:i,s:s}", "sandbox_id", sb->id, "pid", (int)sb->pid,
+                                 "created_at", sbx_format_rfc3339(sb->started_at, when)));
+}
+
+/* The client of a Start in flight hung up: the Start goes on without it. */
+static void start_request_gone(struct sup_request *r)
+{
+        sup_controller_start_forget(r);
+}
+
 void sup_api_start(struct sup_request *r)
 {
         struct sbx_error err = {0};
         struct sup_sandbox *sb;
-        char when[SBX_RFC3339_MAX];
 
         if (sup_request_no_body(r) < 0)
                 return;
+        if (sup_controller_starting(r->ns, r->id)) {
+                sup_reply_error(r, -EBUSY, "sandbox \"%s\" is starting", r->id);
+                return;
+        }
         sb = sup_sandbox_find(r->ns, r->id);
         if (sb) {
                 if (sb->state == SUP_STATE_STOPPED && !sb->tearing_down)
@@ -102,14 +129,28 @@ void sup_api_start(struct sup_request *r)
                         sup_reply_error(r, -EBUSY, "sandbox \"%s\" is already running", r->id);
                 return;
         }
-        if (sup_controller_start(r->ns, r->id, &sb, &err) < 0) {
+        if (sup_controller_start(r->ns, r->id, on_started, r, &err) < 0) {
                 sup_reply_sbx_error(r, &err);
                 return;
         }
-        sup_issue7_on_sandbox_started(sb);
-        sup_reply_json(r, MHD_HTTP_OK,
-                       json_pack("{s:s,s:i,s:s}", "sandbox_id", sb->id, "pid", (int)sb->pid,
-                                 "created_at", sbx_format_rfc3339(sb->started_at, when)));
+        /* Answered by on_started() once the spawner is done. */
+        r->on_done = start_request_gone;
+        sup_request_suspend(r);
+}
+
+/* Stop, Shutdown and Wait that arrive while the sandbox is starting wait for the Start to
+ * finish, then run as if they had arrived just after it.  A daemon that is stopping
+ * answers them 503 instead (sup_http_stop()). */
+static bool park_if_starting(struct sup_request *r,
+                             void (*on_wake)(struct sup_request *r, enum sup_wake why))
+{
+        struct sup_sandbox *sb = sup_controller_starting(r->ns, r->id);
+
+        if (!sb)
+                return false;
+        sup_request_wait_on(r, sb, on_wake);
+        sup_request_suspend(r);
+        return true;
 }
 
 /* ---- stop, shutdown, wait ---------------------------------------------------------------- */
@@ -132,6 +173,15 @@ static void on_stop_wake(struct sup_request *r, enum sup_wake why)
                 sup_reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "sandbox_id", r->id));
 }
 
+static void on_parked_stop(struct sup_request *r, enum sup_wake why)
+{
+        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
+                return;
+        sup_request_unwait(r);
+        if (!sup_loop_quitting())
+                sup_api_stop(r);
+}
+
 void sup_api_stop(struct sup_request *r)
 {
         struct sbx_error err = {0};
@@ -145,6 +195,8 @@ void sup_api_stop(struct sup_request *r)
                 return;
         }
         if (sup_request_no_body(r) < 0 || need_record(r, NULL) < 0)
+                return;
+        if (park_if_starting(r, on_parked_stop))
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (!sb) {
@@ -174,11 +226,22 @@ static void on_shutdown_wake(struct sup_request *r, enum sup_wake why)
                                json_pack("{s:s,s:s}", "sandbox_id", r->id, "state", "created"));
 }
 
+static void on_parked_shutdown(struct sup_request *r, enum sup_wake why)
+{
+        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
+                return;
+        sup_request_unwait(r);
+        if (!sup_loop_quitting())
+                sup_api_shutdown(r);
+}
+
 void sup_api_shutdown(struct sup_request *r)
 {
         struct sup_sandbox *sb;
 
         if (sup_request_no_body(r) < 0 || need_record(r, NULL) < 0)
+                return;
+        if (park_if_starting(r, on_parked_shutdown))
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (sb && sup_controller_teardown(sb) == 0) {
@@ -198,12 +261,22 @@ static void on_wait_wake(struct sup_request *r, enum sup_wake why)
                 sup_reply_error(r, -EBUSY, "sandbox \"%s\" was shut down before it exited", r->id);
 }
 
+static void on_parked_wait(struct sup_request *r, enum sup_wake why)
+{
+        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
+                return;
+        sup_request_unwait(r);
+        if (!sup_loop_quitting())
+                sup_api_wait(r);
+}
+
 void sup_api_wait(struct sup_request *r)
 {
-        struct sup_sandbox *sb = sup_sandbox_find(r->ns, r->id);
+        struct sup_sandbox *sb;
 
-        if (sup_request_no_body(r) < 0)
+        if (sup_request_no_body(r) < 0 || park_if_starting(r, on_parked_wait))
                 return;
+        sb = sup_sandbox_find(r->ns, r->id);
         /* A sandbox with runtime state has a record: no store lookup on this path. */
         if (!sb) {
                 if (need_record(r, NULL) == 0)

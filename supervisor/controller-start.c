@@ -5,12 +5,19 @@
  * when a later one fails; after the spawn the sandbox exists and only a teardown
  * removes it.
  *
+ * The spawn runs on a spawner thread (spawner.c): the loop does the steps before it,
+ * submits the job, serves other requests, and does the steps after it when the job
+ * comes back.  Meanwhile the sandbox is "starting": its struct is outside the table
+ * (Status and List show the record's "created"), a second Start or a Delete is refused,
+ * and Stop, Shutdown and Wait wait on it until the Start is finished.
+ *
  * The hot path stays lean: parsed specs are cached by content, so starting a
  * sandbox whose config.json was seen before parses no JSON and compiles no seccomp
  * filter.
  */
 #include "supervisor/sandboxd-internal.h"
 #include "supervisor/crashpoint-internal.h"
+#include "supervisor/spawner-internal.h"
 #include "supervisor/tasks-internal.h"
 
 #include "bpf/exitwatch.h"
@@ -47,6 +54,8 @@ struct spec_cache {
         struct iso_config *config;
         struct cg_resources *resources;
         struct spec_cache *next;
+        unsigned pins; /* Starts in flight using config (a spawner thread reads it) */
+        bool evicted;  /* out of the list; freed when the last pin goes */
 };
 
 #define SPEC_CACHE_MAX 64
@@ -61,13 +70,29 @@ static void cache_entry_free(struct spec_cache *c)
         free(c);
 }
 
+/* Out of the list: freed now, or by the last spec_unpin(). */
+static void cache_entry_evict(struct spec_cache *c)
+{
+        c->next = NULL;
+        if (c->pins > 0)
+                c->evicted = true;
+        else
+                cache_entry_free(c);
+}
+
+static void spec_unpin(struct spec_cache *c)
+{
+        if (--c->pins == 0 && c->evicted)
+                cache_entry_free(c);
+}
+
 void sup_spec_cache_clear(void)
 {
         while (cache) {
                 struct spec_cache *c = cache;
 
                 cache = c->next;
-                cache_entry_free(c);
+                cache_entry_evict(c);
         }
         cache_n = 0;
 }
@@ -138,7 +163,7 @@ static int spec_get(const struct store_record *rec, struct spec_cache **ret, str
 
                 while ((*p)->next)
                         p = &(*p)->next;
-                cache_entry_free(*p);
+                cache_entry_evict(*p);
                 *p = NULL;
                 cache_n--;
         }
@@ -240,17 +265,167 @@ static void warn(struct sup_sandbox *sb, const char *w)
 
 /* ---- start ------------------------------------------------------------------------------- */
 
-int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **ret_sb,
+/* A Start in flight.  job is the spawner's until job.done runs; sb is outside the table. */
+struct start_op {
+        struct sup_spawn_job job;
+        struct sup_sandbox *sb;
+        struct spec_cache *spec; /* pinned */
+        int out_fd;              /* the write end of the output pipe, in job.opts */
+        sup_start_done_t done;
+        void *userdata;
+        uint64_t t0, t_spec, t_cg;
+        struct start_op *next;
+};
+
+static struct start_op *starting;
+
+struct sup_sandbox *sup_controller_starting(const char *ns, const char *id)
+{
+        for (struct start_op *op = starting; op; op = op->next)
+                if (strcmp(op->sb->id, id) == 0 && strcmp(op->sb->ns, ns) == 0)
+                        return op->sb;
+        return NULL;
+}
+
+void sup_controller_start_forget(void *userdata)
+{
+        for (struct start_op *op = starting; op; op = op->next)
+                if (op->userdata == userdata)
+                        op->userdata = NULL;
+}
+
+/* Undoes the steps before the spawn and frees sb (not in the table). */
+static void start_undo(struct sup_sandbox *sb, const struct sbx_error *err)
+{
+        struct sbx_error e = {0};
+        const char *ns = sb->ns, *id = sb->id;
+
+        if (sb->cg) {
+                if (sup_exitwatch)
+                        (void)exitwatch_unwatch(sup_exitwatch, sb->cgroup_id, NULL);
+                if (cg_sandbox_remove(sb->cg, &e) < 0)
+                        log_warning("sandbox %s/%s: %s", ns, id, e.message);
+        }
+        if (sb->run_dirfd >= 0) {
+                (void)unlinkat(sb->run_dirfd, "log", 0);
+                _cleanup_close_ int nsfd =
+                        openat(sup_run_dirfd, ns, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (nsfd >= 0)
+                        (void)unlinkat(nsfd, id, AT_REMOVEDIR);
+                (void)unlinkat(sup_run_dirfd, ns, AT_REMOVEDIR);
+        }
+        log_info("sandbox %s/%s: start failed: %s", ns, id, err->message);
+        sup_sandbox_free(sb);
+}
+
+/* The steps after the spawn, on the loop: 0 with sb in the table, or <0 with err (sb and
+ * everything undone). */
+static int start_finish(struct start_op *op, struct sbx_error *err)
+{
+        struct sup_sandbox *sb = op->sb;
+        const char *ns = sb->ns, *id = sb->id;
+        int r = op->job.result;
+
+        op->out_fd = safe_close(op->out_fd); /* the sandbox holds the only write end now */
+        if (r < 0) {
+                *err = op->job.err;
+                /* What the child could not do is the spec's fault (missing root, program,
+                 * mount source...): InvalidArgument, not NotFound, whatever the errno. */
+                if (IN_SET_SPEC_ERRNO(-r))
+                        r = err->code = -EINVAL;
+                else if (err->code == 0)
+                        err->code = r;
+                start_undo(sb, err);
+                return r;
+        }
+        sup_sandbox_attach(sb);
+        sb->pid = op->job.process.pid;
+        sb->pidfd = op->job.process.pidfd;
+        sb->main_is_first_child = iso_config_has_process(op->spec->config) &&
+                                  (iso_config_namespaces(op->spec->config) & CLONE_NEWPID);
+        SUP_CRASH_POINT("start-spawned");
+        sb->started_at = sbx_now_realtime_ns();
+        sb->state = SUP_STATE_RUNNING;
+
+        /* From here on the sandbox exists: failures are logged, not fatal. */
+        r = proc_start_time(sb->pid, &sb->start_time);
+        if (r < 0)
+                log_warning("sandbox %s/%s: start time of pid %d: %s", ns, id, (int)sb->pid,
+                            strerror(-r));
+        r = iso_config_has_netns(op->spec->config) ? netns_mount(sb) : 0;
+        if (r < 0)
+                log_warning("sandbox %s/%s: netns bind mount: %s", ns, id, strerror(-r));
+        r = sup_controller_watch_pidfd(sb);
+        if (r < 0) {
+                /* Without its pidfd in the loop the exit would go unseen: undo. */
+                sbx_fail_errno(err, r, "epoll_ctl(pidfd)");
+                (void)sup_controller_teardown(sb);
+                return r;
+        }
+        r = sup_statefile_write(sb);
+        if (r < 0)
+                log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
+        SUP_CRASH_POINT("start-statefile");
+        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
+                 "%llu, spawn %llu)",
+                 ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
+                 (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
+                 (unsigned long long)((op->t_spec - op->t0) / 1000),
+                 (unsigned long long)((op->t_cg - op->t_spec) / 1000),
+                 (unsigned long long)(op->job.spawn_ns / 1000));
+        sup_issue7_on_sandbox_started(sb);
+        return 0;
+}
+
+static void on_spawned(struct sup_spawn_job *job)
+{
+        struct start_op *op = (struct start_op *)job;
+        struct sup_sandbox *sb = op->sb;
+        struct sbx_error err = {0};
+        struct sup_request **parked = NULL;
+        size_t n_parked = 0;
+        int r;
+
+        for (struct start_op **p = &starting; *p; p = &(*p)->next)
+                if (*p == op) {
+                        *p = op->next;
+                        break;
+                }
+        /* The requests that arrived meanwhile, taken off before sb can go away. */
+        for (struct sup_request *w = sb->waiters; w; w = w->wnext)
+                n_parked++;
+        if (n_parked > 0) {
+                parked = calloc(n_parked, sizeof(*parked));
+                n_parked = 0;
+                while (parked && sb->waiters) {
+                        parked[n_parked++] = sb->waiters;
+                        sup_request_unwait(sb->waiters);
+                }
+        }
+
+        r = start_finish(op, &err);
+        spec_unpin(op->spec);
+        if (op->done)
+                op->done(op->userdata, r < 0 ? NULL : sb, r < 0 ? &err : NULL);
+        /* Then the parked requests, as if they had arrived now. */
+        for (size_t i = 0; i < n_parked; i++)
+                parked[i]->on_wake(parked[i], SUP_WAKE_STARTED);
+        free(parked);
+        free(op);
+}
+
+int sup_controller_start(const char *ns, const char *id, sup_start_done_t done, void *userdata,
                          struct sbx_error *err)
 {
         _cleanup_store_record_ struct store_record *rec = NULL;
         _cleanup_close_ int out_fd = -EBADF;
         struct spec_cache *spec = NULL;
         struct sup_sandbox *sb = NULL;
+        struct start_op *op = NULL;
         struct sbx_error e = {0};
         /* Accounting controllers too, so Metrics has memory and pids without limits. */
         unsigned cg_flags = CG_ACCOUNTING;
-        uint64_t t0 = sbx_now_monotonic_ns(), t_spec, t_cg, t_spawn;
+        uint64_t t0 = sbx_now_monotonic_ns(), t_spec, t_cg;
         int r;
 
         r = store_get(sup_store, ns, id, &rec, err);
@@ -265,9 +440,15 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
                 return r;
         t_spec = sbx_now_monotonic_ns();
 
-        r = sup_sandbox_new(ns, id, &sb);
-        if (r < 0)
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return sbx_fail(err, -ENOMEM, "out of memory");
+        op->out_fd = -EBADF;
+        r = sup_sandbox_new_detached(ns, id, &sb);
+        if (r < 0) {
+                free(op);
                 return sbx_fail(err, r, "out of memory");
+        }
         sb->created_at = rec->created_at;
 
         sb->run_dirfd = run_dir_open(ns, id, err);
@@ -305,74 +486,29 @@ int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **re
         if (r < 0)
                 goto fail;
 
-        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
-        struct iso_process p = ISO_PROCESS_NULL;
-
-        o.cgroup_fd = cg_sandbox_init_fd(sb->cg);
-        o.stdout_fd = o.stderr_fd = out_fd;
-        r = iso_spawn(spec->config, &o, &p, err);
-        if (r < 0) {
-                /* What the child could not do is the spec's fault (missing root, program,
-                 * mount source...): InvalidArgument, not NotFound, whatever the errno. */
-                if (IN_SET_SPEC_ERRNO(-r))
-                        r = err->code = -EINVAL;
-                goto fail;
-        }
-        sb->pid = p.pid;
-        sb->pidfd = p.pidfd;
-        sb->main_is_first_child = iso_config_has_process(spec->config) &&
-                                  (iso_config_namespaces(spec->config) & CLONE_NEWPID);
-        t_spawn = sbx_now_monotonic_ns();
-        SUP_CRASH_POINT("start-spawned");
-        out_fd = safe_close(out_fd); /* the sandbox holds the only write end now */
-        sb->started_at = sbx_now_realtime_ns();
-        sb->state = SUP_STATE_RUNNING;
-
-        /* From here on the sandbox exists: failures are logged, not fatal. */
-        r = proc_start_time(sb->pid, &sb->start_time);
-        if (r < 0)
-                log_warning("sandbox %s/%s: start time of pid %d: %s", ns, id, (int)sb->pid,
-                            strerror(-r));
-        r = iso_config_has_netns(spec->config) ? netns_mount(sb) : 0;
-        if (r < 0)
-                log_warning("sandbox %s/%s: netns bind mount: %s", ns, id, strerror(-r));
-        r = sup_controller_watch_pidfd(sb);
-        if (r < 0) {
-                /* Without its pidfd in the loop the exit would go unseen: undo. */
-                sbx_fail_errno(err, r, "epoll_ctl(pidfd)");
-                (void)sup_controller_teardown(sb);
-                return r;
-        }
-        r = sup_statefile_write(sb);
-        if (r < 0)
-                log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
-        SUP_CRASH_POINT("start-statefile");
-        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
-                 "%llu, spawn %llu)",
-                 ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
-                 (unsigned long long)((sbx_now_monotonic_ns() - t0) / 1000),
-                 (unsigned long long)((t_spec - t0) / 1000),
-                 (unsigned long long)((t_cg - t_spec) / 1000),
-                 (unsigned long long)((t_spawn - t_cg) / 1000));
-        *ret_sb = sb;
+        /* To the spawner.  Until on_spawned() nobody on the loop touches the job, the
+         * pinned config, the cgroup (its fd is in the job) or the pipe's write end. */
+        op->sb = sb;
+        op->spec = spec;
+        spec->pins++;
+        op->out_fd = TAKE_FD(out_fd);
+        op->done = done;
+        op->userdata = userdata;
+        op->t0 = t0;
+        op->t_spec = t_spec;
+        op->t_cg = t_cg;
+        op->job.config = spec->config;
+        op->job.opts = ISO_SPAWN_OPTS_INIT;
+        op->job.opts.cgroup_fd = cg_sandbox_init_fd(sb->cg);
+        op->job.opts.stdout_fd = op->job.opts.stderr_fd = op->out_fd;
+        op->job.done = on_spawned;
+        op->next = starting;
+        starting = op;
+        sup_spawner_submit(&op->job);
         return 0;
 
 fail:
-        if (sb->cg) {
-                if (sup_exitwatch)
-                        (void)exitwatch_unwatch(sup_exitwatch, sb->cgroup_id, NULL);
-                if (cg_sandbox_remove(sb->cg, &e) < 0)
-                        log_warning("sandbox %s/%s: %s", ns, id, e.message);
-        }
-        if (sb->run_dirfd >= 0) {
-                (void)unlinkat(sb->run_dirfd, "log", 0);
-                _cleanup_close_ int nsfd =
-                        openat(sup_run_dirfd, ns, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (nsfd >= 0)
-                        (void)unlinkat(nsfd, id, AT_REMOVEDIR);
-                (void)unlinkat(sup_run_dirfd, ns, AT_REMOVEDIR);
-        }
-        log_info("sandbox %s/%s: start failed: %s", ns, id, err->message);
-        sup_sandbox_free(sb);
+        start_undo(sb, err);
+        free(op);
         return r;
 }

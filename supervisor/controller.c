@@ -12,6 +12,7 @@
 #include "supervisor/sandboxd-internal.h"
 #include "supervisor/crashpoint-internal.h"
 #include "supervisor/adopt-internal.h"
+#include "supervisor/spawner-internal.h"
 #include "supervisor/tasks-internal.h"
 
 #include <sys/wait.h> /* before common/syscall.h, which defines P_PIDFD if glibc does not */
@@ -400,6 +401,9 @@ int sup_controller_init(struct sbx_error *err)
         sup_run_dirfd = open(sup_config.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sup_run_dirfd < 0)
                 return sbx_fail_errno(err, -errno, "open %s", sup_config.run_dir);
+        r = sup_spawner_init(err);
+        if (r < 0)
+                return r;
         struct stat st;
         sup_in_initial_pidns =
                 stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == PROC_PID_INIT_INO;
@@ -461,6 +465,9 @@ static void free_one(struct sup_sandbox *sb, void *userdata)
 
 void sup_controller_done(void)
 {
+        /* No Start in flight: main() drained them (or none was submitted). */
+        sup_spawner_drain();
+        sup_spawner_done();
         sup_sandbox_for_each(free_one, NULL);
         sup_spec_cache_clear();
         sup_loop_del(&ew_watch);

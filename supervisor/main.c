@@ -4,6 +4,7 @@
  * docs/sandboxd.8 for the flags and docs/architecture.md for how the parts fit.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/spawner-internal.h"
 #include "supervisor/adopt-internal.h"
 #include "supervisor/tasks-internal.h"
 #include "supervisor/crashpoint-internal.h"
@@ -345,8 +346,10 @@ int main(int argc, char **argv)
         if (r < 0)
                 log_error("event loop failed: %s", strerror(-r));
 
-        /* Answer what is in flight: store writes first (they complete), then the HTTP
-         * server answers waiters with 503 and sends what is queued. */
+        /* Answer what is in flight: Starts first (their sandboxes are left running), then
+         * store writes (they complete), then the HTTP server answers waiters with 503 and
+         * sends what is queued. */
+        sup_spawner_drain();
         sup_store_flush();
         sup_issue7_stop();
         sup_http_stop();

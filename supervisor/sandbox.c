@@ -57,10 +57,9 @@ struct sup_sandbox *sup_sandbox_find_cgroup(uint64_t cgroup_id)
         return NULL;
 }
 
-int sup_sandbox_new(const char *ns, const char *id, struct sup_sandbox **ret)
+int sup_sandbox_new_detached(const char *ns, const char *id, struct sup_sandbox **ret)
 {
         struct sup_sandbox *sb = calloc(1, sizeof(*sb));
-        unsigned h = hash(ns, id);
 
         if (!sb)
                 return -ENOMEM;
@@ -74,10 +73,29 @@ int sup_sandbox_new(const char *ns, const char *id, struct sup_sandbox **ret)
         sb->log.pipe_fd = -EBADF;
         sb->log.file_fd = -EBADF;
         sb->log.watch.fd = -EBADF;
+        *ret = sb;
+        return 0;
+}
+
+void sup_sandbox_attach(struct sup_sandbox *sb)
+{
+        unsigned h = hash(sb->ns, sb->id);
+
+        if (sb->listed)
+                return;
         sb->hnext = buckets[h];
         buckets[h] = sb;
         n_sandboxes++;
-        *ret = sb;
+        sb->listed = true;
+}
+
+int sup_sandbox_new(const char *ns, const char *id, struct sup_sandbox **ret)
+{
+        int r = sup_sandbox_new_detached(ns, id, ret);
+
+        if (r < 0)
+                return r;
+        sup_sandbox_attach(*ret);
         return 0;
 }
 
@@ -96,12 +114,15 @@ void sup_sandbox_free(struct sup_sandbox *sb)
 {
         if (!sb || sb->dead)
                 return;
-        for (struct sup_sandbox **p = &buckets[hash(sb->ns, sb->id)]; *p; p = &(*p)->hnext)
-                if (*p == sb) {
-                        *p = sb->hnext;
-                        break;
-                }
-        n_sandboxes--;
+        if (sb->listed) {
+                for (struct sup_sandbox **p = &buckets[hash(sb->ns, sb->id)]; *p; p = &(*p)->hnext)
+                        if (*p == sb) {
+                                *p = sb->hnext;
+                                break;
+                        }
+                n_sandboxes--;
+                sb->listed = false;
+        }
         sb->dead = true;
         sup_sandbox_notify(sb, SUP_WAKE_GONE);
         /* Anyone still listed (a waiter that ignored GONE) is detached. */

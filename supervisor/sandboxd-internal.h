@@ -94,6 +94,7 @@ enum sup_wake {
         SUP_WAKE_LOG,      /* new log bytes, or log EOF */
         SUP_WAKE_GONE,     /* the sandbox struct is being freed */
         SUP_WAKE_TASK,     /* a task changed state (issue #7: tasks.c) */
+        SUP_WAKE_STARTED,  /* its Start finished, successfully or not (parked requests) */
 };
 
 struct sup_request {
@@ -278,7 +279,8 @@ struct sup_sandbox {
         uint64_t stop_deadline; /* monotonic ns, 0 = none */
         bool tearing_down;
         bool kill_sent;
-        bool dead; /* removed from the table, freed after this loop iteration */
+        bool dead;   /* removed from the table, freed after this loop iteration */
+        bool listed; /* in the table (not while its Start is in flight) */
 
         struct sup_request *waiters;
 };
@@ -286,6 +288,10 @@ struct sup_sandbox {
 struct sup_sandbox *sup_sandbox_find(const char *ns, const char *id);
 struct sup_sandbox *sup_sandbox_find_cgroup(uint64_t cgroup_id);
 int sup_sandbox_new(const char *ns, const char *id, struct sup_sandbox **ret);
+/* A sandbox outside the table (a Start in flight: lookups do not find it; requests parked
+ * on it wait on its waiter list), and putting it there. */
+int sup_sandbox_new_detached(const char *ns, const char *id, struct sup_sandbox **ret);
+void sup_sandbox_attach(struct sup_sandbox *sb);
 /* Removes it from the table, wakes its waiters with SUP_WAKE_GONE, closes every fd and
  * frees it after the current loop iteration. Does not touch cgroups or mounts. */
 void sup_sandbox_free(struct sup_sandbox *sb);
@@ -344,9 +350,24 @@ extern char sup_exitwatch_reason[256];  /* why it is unavailable */
 /* Record lookups the controller needs (api-store.c).  -ENOENT when absent. */
 int sup_store_exists(const char *ns, const char *id, uint64_t *ret_created_at);
 
-/* Starts the sandbox: ret_sb on success; on failure err says why. */
-int sup_controller_start(const char *ns, const char *id, struct sup_sandbox **ret_sb,
+/*
+ * Starts the sandbox in two phases.  On the loop: record, spec, run directory, cgroup, exit
+ * watch, output pipe; then the spawn goes to a spawner thread (spawner-internal.h) and this
+ * returns 0, or <0 with err when a step failed (everything undone).  When the spawn is
+ * finished, again on the loop: pidfd, start time, netns mount, state file, then
+ * done(userdata, sb, NULL) — or, everything undone, done(userdata, NULL, err).
+ * done runs even when the daemon is stopping (sup_spawner_drain()).
+ */
+typedef void (*sup_start_done_t)(void *userdata, struct sup_sandbox *sb,
+                                 const struct sbx_error *err);
+int sup_controller_start(const char *ns, const char *id, sup_start_done_t done, void *userdata,
                          struct sbx_error *err);
+/* The sandbox whose Start is in flight (not in the table yet), or NULL.  Requests that
+ * must see the outcome wait on it (sup_request_wait_on) and get SUP_WAKE_STARTED once
+ * the Start has finished, after its reply: they are then dispatched again. */
+struct sup_sandbox *sup_controller_starting(const char *ns, const char *id);
+/* The client of a Start in flight left: done will get NULL as userdata. */
+void sup_controller_start_forget(void *userdata);
 /* SIGTERM now, cgroup.kill at deadline (monotonic ns; 0 = at once). */
 int sup_controller_stop(struct sup_sandbox *sb, uint64_t timeout_ns, struct sbx_error *err);
 /* Kills everything and removes cgroup, netns mount and run directory, then frees sb

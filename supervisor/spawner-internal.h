@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The spawner threads (spawner.c): the only threads of sandboxd besides the loop.  A
+ * sandbox's iso_spawn() waits for its child's whole setup and exec (milliseconds); it
+ * runs here so that the loop keeps serving meanwhile.
+ *
+ * A job is owned by the spawner from sup_spawner_submit() until its done() callback,
+ * which runs on the loop thread.  In between the loop must neither touch nor free what
+ * the job points to (config, opts, and the fds in opts): in vm mode the sandbox's child
+ * runs in the daemon's memory, on a spawner thread's stack, concurrently with the loop.
+ * Nothing else is shared: no daemon state is locked.
+ */
+
+#include "common/error.h"
+#include "isolation/isolation.h"
+
+#include <stdint.h>
+
+struct sup_spawn_job {
+        /* In, read by the spawner thread. */
+        const struct iso_config *config;
+        struct iso_spawn_opts opts;
+        /* Out, written by the spawner thread. */
+        int result;
+        struct iso_process process;
+        struct sbx_error err;
+        uint64_t spawn_ns; /* time iso_spawn() took */
+        /* Runs on the loop thread once the job is finished. */
+        void (*done)(struct sup_spawn_job *job);
+        struct sup_spawn_job *next;
+};
+
+/* Starts the threads (2, or the number of CPUs up to 4) and watches the completion
+ * eventfd in the loop.  The caller has blocked the signals the loop takes (threads
+ * inherit the mask; they also block every other one). */
+int sup_spawner_init(struct sbx_error *err);
+/* Stops and joins the threads.  Call after sup_spawner_drain(). */
+void sup_spawner_done(void);
+/* Queues job; job->done runs on the loop thread later (never from inside this call). */
+void sup_spawner_submit(struct sup_spawn_job *job);
+/* Jobs submitted and not yet done. */
+unsigned sup_spawner_in_flight(void);
+/* Blocks until every job submitted is finished and its done() has run (daemon shutdown:
+ * a sandbox being spawned is finished and left running). */
+void sup_spawner_drain(void);
+
+/* Held around every iso_spawn()/iso_spawn_task() call, whatever the thread.  The child of
+ * a vm-mode spawn keeps its context in a static of isolation/child.c, so two spawns must not
+ * overlap (docs/architecture.md, "Threads"). */
+void sup_spawn_lock(void);
+void sup_spawn_unlock(void);
