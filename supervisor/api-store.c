@@ -257,8 +257,9 @@ void sup_api_delete(struct sup_request *r)
                 return;
         }
         sb = sup_sandbox_find(r->ns, r->id);
-        if (sb && !sb->tearing_down &&
-            (sb->state == SUP_STATE_RUNNING || sb->state == SUP_STATE_STOPPING)) {
+        if (sup_controller_starting(r->ns, r->id) ||
+            (sb && !sb->tearing_down &&
+             (sb->state == SUP_STATE_RUNNING || sb->state == SUP_STATE_STOPPING))) {
                 sup_reply_error(r, -EBUSY, "sandbox \"%s\" is running; stop or shut it down first",
                                 r->id);
                 return;
