@@ -391,7 +391,7 @@ Test(isolation_spawn, signal_dispositions_and_mask_are_reset)
                 cr_expect_str_eq(out,
                                  "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
                                  "SigCgt:\t0000000000000000\n",
-                                 "mode %d", mode);
+                                 "mode %d: the process saw\n%s", mode, out);
         }
         iso_clone_mode_max = ISO_CLONE_VM;
 }
