@@ -570,9 +570,12 @@ static void enter_namespaces(const struct iso_config *c, const struct iso_child_
 
 /* The handled signals were reset by clone3's CLONE_CLEAR_SIGHAND; the ignored ones would
  * stay ignored across exec: reset those, found in /proc/self/status (SigIgn) rather
- * than with 64 sigaction calls.  Without that line, all of them. */
-static void reset_signals(const struct sigaction *dfl)
+ * than with 64 sigaction calls.  Without that line, all of them.  Through the system call:
+ * glibc's sigaction() refuses its own signals 32 and 33, which a caller may have inherited
+ * ignored too.  SIG_DFL is 0, so an all-zero kernel sigaction is SIG_DFL on every layout. */
+static void reset_signals(void)
 {
+        static const uint64_t kernel_sigaction_dfl[4];
         uint64_t ign = ~(uint64_t)0;
         char buf[4096];
         ssize_t n = -1;
@@ -596,13 +599,13 @@ static void reset_signals(const struct sigaction *dfl)
         }
         for (int sig = 1; sig < _NSIG && sig <= 64; sig++)
                 if ((ign & (1ULL << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
-                        (void)sigaction(sig, dfl, NULL);
+                        (void)syscall(SYS_rt_sigaction, sig, kernel_sigaction_dfl, NULL,
+                                      sizeof(uint64_t));
 }
 
 _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc *proc,
                               const struct iso_child_ctx *ctx)
 {
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
         char pidbuf[16], *init_argv[3] = {(char *)"sandbox-init", NULL, NULL};
         pid_t process = 0;
         sigset_t keep;
@@ -611,7 +614,7 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
         cx = ctx;
         /* The daemon's signal dispositions and mask are not the sandbox's.  SIGCHLD and
          * the signals sandbox-init forwards stay blocked until it waits for them. */
-        reset_signals(&dfl);
+        reset_signals();
         sigemptyset(&keep);
         if (!ctx->task) {
                 sigaddset(&keep, SIGCHLD);
