@@ -116,6 +116,10 @@ void sup_api_start(struct sup_request *r)
                 sup_reply_error(r, -EBUSY, "sandbox \"%s\" is starting", r->id);
                 return;
         }
+        if (sup_store_delete_pending(r->ns, r->id)) {
+                sup_reply_error(r, -EBUSY, "sandbox \"%s\" is being deleted", r->id);
+                return;
+        }
         sb = sup_sandbox_find(r->ns, r->id);
         if (sb) {
                 if (sb->state == SUP_STATE_STOPPED && !sb->tearing_down)

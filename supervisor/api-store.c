@@ -28,7 +28,20 @@ struct store_op {
         struct sup_request *r;
         unsigned status;                                 /* on success */
         char ns[SUP_NAME_MAX + 1], id[SUP_NAME_MAX + 1]; /* for the event (issue #7) */
+        struct store_op *next_delete;                    /* in pending_deletes */
 };
+
+/* Deletes handed to the store and not yet durable: until then the record still reads as
+ * present, and a Start must not take it (it would run a sandbox without a record). */
+static struct store_op *pending_deletes;
+
+bool sup_store_delete_pending(const char *ns, const char *id)
+{
+        for (struct store_op *op = pending_deletes; op; op = op->next_delete)
+                if (strcmp(op->ns, ns) == 0 && strcmp(op->id, id) == 0)
+                        return true;
+        return false;
+}
 
 static void store_op_detach(struct sup_request *r)
 {
@@ -60,6 +73,11 @@ static void on_store_done(void *userdata, int result, const struct store_record 
         struct store_op *op = userdata;
         struct sup_request *r = op->r;
 
+        for (struct store_op **p = &pending_deletes; *p; p = &(*p)->next_delete)
+                if (*p == op) {
+                        *p = op->next_delete;
+                        break;
+                }
         if (result >= 0) {
                 log_info("sandbox %s/%s: %s", op->ns, rec ? rec->id : op->id,
                          op->status == MHD_HTTP_CREATED      ? "created"
@@ -234,6 +252,8 @@ static void delete_record(struct sup_request *r)
                 submit_failed(r, op, &err);
                 return;
         }
+        op->next_delete = pending_deletes;
+        pending_deletes = op;
         sup_request_suspend(r);
 }
 

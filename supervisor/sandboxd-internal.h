@@ -349,6 +349,8 @@ extern char sup_exitwatch_reason[256];  /* why it is unavailable */
 
 /* Record lookups the controller needs (api-store.c).  -ENOENT when absent. */
 int sup_store_exists(const char *ns, const char *id, uint64_t *ret_created_at);
+/* A Delete of the record has been handed to the store and is not durable yet. */
+bool sup_store_delete_pending(const char *ns, const char *id);
 
 /*
  * Starts the sandbox in two phases.  On the loop: record, spec, run directory, cgroup, exit

@@ -78,6 +78,33 @@ for r in 1 2 3 4; do
 done
 eq "4 rounds of two concurrent Starts: one 200 and one 412 each" 4 $twice_ok
 
+# ---- 2b. a Start and a Delete of one sandbox at once -------------------------------------------
+# Whatever the order: never both (a sandbox running without a record), and a sandbox that
+# started is still listed; one that was deleted is gone with nothing left.
+sd_rounds=0
+for r in 1 2 3 4 5 6; do
+        sb_create "d$r" null >/dev/null
+        curl -s --max-time 30 --unix-socket "$SOCK" -X POST -o "$T/ds-$r" \
+                -w '%{http_code}' "http://x/v1/sandboxes/d$r/start" >"$T/ds-code-$r" &
+        bg+=($!)
+        curl -s --max-time 30 --unix-socket "$SOCK" -X DELETE -o "$T/dd-$r" \
+                -w '%{http_code}' "http://x/v1/sandboxes/d$r" >"$T/dd-code-$r" &
+        bg+=($!)
+        wait_bg
+        st=$(cat "$T/ds-code-$r") dl=$(cat "$T/dd-code-$r")
+        api GET "/v1/sandboxes/d$r"
+        case "$st $dl $STATUS" in
+        "200 412 200" | "412 204 404" | "404 204 404") sd_rounds=$((sd_rounds + 1)) ;;
+        *) echo "  round $r: start $st, delete $dl, then get $STATUS: $(cat "$T/ds-$r" "$T/dd-$r")" ;;
+        esac
+        if [ "$st" = 200 ]; then
+                sb_shutdown "d$r"
+                sb_delete "d$r"
+        fi
+        eq "d$r: nothing left" 0 "$(left_behind "d$r")"
+done
+eq "6 rounds of a Start and a Delete sent together: exactly one of them took effect" 6 $sd_rounds
+
 # ---- 3. Shutdown and Wait sent with a Start ---------------------------------------------
 sd_ok=0 sd_created=0 wait_ok=0
 for r in $(seq 1 6); do
