@@ -172,6 +172,32 @@ static void sx_create_range(struct store *s, int from, int to, int depth)
         store_flush(s);
 }
 
+/* Rewrites the spec and labels of ids [0, n) (each update leaves a dead record behind),
+ * keeping up to depth writes in flight. */
+static void sx_update_range(struct store *s, int n, int depth)
+{
+        struct store_stats st;
+        for (int i = 0; i < n; i++) {
+                char id[32];
+                idof(i, id);
+                struct store_record *r = mk(id, i + 1);
+                const char *p[] = {"spec", "labels"};
+                struct sbx_error err = {};
+                for (;;) {
+                        store_stats(s, &st);
+                        if ((int)st.pending < depth)
+                                break;
+                        struct pollfd pf = {.fd = store_get_fd(s), .events = POLLIN};
+                        poll(&pf, 1, -1);
+                        store_dispatch(s);
+                }
+                if (store_update(s, "default", r, p, 2, sx_cb, NULL, &err) < 0)
+                        die("update", err.message);
+                store_record_free(r);
+        }
+        store_flush(s);
+}
+
 /* ---- SQLite ------------------------------------------------------------------------------- */
 
 static sqlite3 *sq_open(const char *file)
@@ -515,26 +541,7 @@ static int compact_mode(int n)
         char *d = path("cmp");
         struct store *s = sx_open(d, STORE_OPEN_NO_AUTO_COMPACT);
         sx_create_range(s, 0, n, 1000);
-        for (int i = 0; i < n; i++) {
-                char id[32];
-                idof(i, id);
-                struct store_record *r = mk(id, i + 1);
-                const char *p[] = {"spec", "labels"};
-                struct sbx_error err = {};
-                struct store_stats st;
-                for (;;) {
-                        store_stats(s, &st);
-                        if (st.pending < 1000)
-                                break;
-                        struct pollfd pf = {.fd = store_get_fd(s), .events = POLLIN};
-                        poll(&pf, 1, -1);
-                        store_dispatch(s);
-                }
-                if (store_update(s, "default", r, p, 2, sx_cb, NULL, &err) < 0)
-                        die("update", err.message);
-                store_record_free(r);
-        }
-        store_flush(s);
+        sx_update_range(s, n, 1000);
         static double lat[100000];
         int nlat = 0;
         bool done = false;
@@ -823,28 +830,7 @@ int main(int argc, char **argv)
         /* 6. compaction of N_BIG live + N_BIG dead, with a writer running */
         fprintf(stderr, "6. compaction with a concurrent writer\n");
         s = sx_open(sxb, STORE_OPEN_NO_AUTO_COMPACT);
-        {
-                struct store_stats st;
-                for (int i = 0; i < N_BIG; i++) {
-                        char id[32];
-                        idof(i, id);
-                        struct store_record *r = mk(id, i + 1);
-                        const char *p[] = {"spec", "labels"};
-                        struct sbx_error err = {};
-                        for (;;) {
-                                store_stats(s, &st);
-                                if (st.pending < 1000)
-                                        break;
-                                struct pollfd pf = {.fd = store_get_fd(s), .events = POLLIN};
-                                poll(&pf, 1, -1);
-                                store_dispatch(s);
-                        }
-                        if (store_update(s, "default", r, p, 2, sx_cb, NULL, &err) < 0)
-                                die("update", err.message);
-                        store_record_free(r);
-                }
-                store_flush(s);
-        }
+        sx_update_range(s, N_BIG, 1000);
         struct store_stats before;
         store_stats(s, &before);
         static double lat[100000];
