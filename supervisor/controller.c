@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +111,15 @@ static int try_reap(struct sup_sandbox *sb)
 
         if (waitid((idtype_t)P_PIDFD, sb->pidfd, &si, WEXITED | WNOHANG) < 0) {
                 if (errno == ECHILD) {
-                        /* Re-adopted after a restart (issue #7): not our child.  The exit
-                         * watcher wrote the status before the pidfd became readable; without
-                         * it the status is unknown (st = -1, the reason is kept). */
+                        /* Re-adopted after a restart (issue #7): not our child, so waitid()
+                         * says ECHILD whether or not it has exited; its pidfd tells (readable
+                         * once it has).  The exit watcher wrote the status before the pidfd
+                         * became readable; without it the status is unknown (st = -1, the
+                         * reason is kept). */
+                        struct pollfd pfd = {.fd = sb->pidfd, .events = POLLIN};
+
+                        if (poll(&pfd, 1, 0) <= 0)
+                                return 0; /* still running: its pidfd calls again */
                         sup_controller_drain_exitwatch();
                         if (!sb->exited)
                                 (void)sup_adopted_exit_status(sb, &st);
