@@ -2,14 +2,15 @@
 #pragma once
 
 /*
- * The spawner threads (spawner.c): the only threads of sandboxd besides the loop.  A
+ * The spawner thread (spawner.c): with the store's, the only threads of sandboxd besides
+ * the loop.  A
  * sandbox's iso_spawn() waits for its child's whole setup and exec (milliseconds); it
  * runs here so that the loop keeps serving meanwhile.
  *
  * A job is owned by the spawner from sup_spawner_submit() until its done() callback,
  * which runs on the loop thread.  In between the loop must neither touch nor free what
  * the job points to (config, opts, and the fds in opts): in vm mode the sandbox's child
- * runs in the daemon's memory, on a spawner thread's stack, concurrently with the loop.
+ * runs in the daemon's memory, on the spawner thread's stack, concurrently with the loop.
  * Nothing else is shared: no daemon state is locked.
  */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The spawner threads (spawner-internal.h): a job queue under a mutex, a few threads that
- * run iso_spawn(), and a list of finished jobs handed back to the loop through an eventfd
- * (the same pattern as the store's sync thread).  The threads touch only the jobs.
+ * The spawner thread (spawner-internal.h): a job queue under a mutex, one thread that
+ * runs iso_spawn(), and a list of finished jobs handed back to the loop through an eventfd
+ * (the same pattern as the store's sync thread).  The thread touches only the jobs.
  */
 #include "supervisor/spawner-internal.h"
 #include "supervisor/sandboxd-internal.h"
@@ -21,16 +21,16 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define SPAWNER_THREADS_MAX 4
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sup_spawn_job *queue, **queue_tail = &queue;          /* under lock */
 static struct sup_spawn_job *finished, **finished_tail = &finished; /* under lock */
 static bool stop;                                                   /* under lock */
-static pthread_t threads[SPAWNER_THREADS_MAX];
-static unsigned n_threads;
+/* One thread: spawns are serialised by spawn_lock (isolation/child.c keeps the vm-mode
+ * child's context in a static), so more threads would only queue behind it. */
+static pthread_t thread;
+static bool thread_started;
 static unsigned in_flight; /* loop thread only */
 static int efd = -EBADF;
 static struct sup_watch efd_watch;
@@ -111,8 +111,6 @@ static void on_eventfd(struct sup_watch *w, uint32_t events)
 
 int sup_spawner_init(struct sbx_error *err)
 {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned want = ncpu < 2 ? 2 : ncpu > SPAWNER_THREADS_MAX ? SPAWNER_THREADS_MAX : ncpu;
         sigset_t all, old;
         int r;
 
@@ -123,18 +121,14 @@ int sup_spawner_init(struct sbx_error *err)
         r = sup_loop_add(efd, EPOLLIN, &efd_watch);
         if (r < 0)
                 return sbx_fail_errno(err, r, "epoll_ctl(spawner eventfd)");
-        /* Signals are the loop's (signalfd): the threads block every one. */
+        /* Signals are the loop's (signalfd): the thread blocks every one. */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        for (n_threads = 0; n_threads < want; n_threads++) {
-                r = pthread_create(&threads[n_threads], NULL, spawner_main, NULL);
-                if (r != 0)
-                        break;
-        }
+        r = pthread_create(&thread, NULL, spawner_main, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (n_threads == 0)
+        if (r != 0)
                 return sbx_fail_errno(err, -r, "pthread_create (spawner)");
-        log_debug("%u spawner threads", n_threads);
+        thread_started = true;
         return 0;
 }
 
@@ -173,9 +167,9 @@ void sup_spawner_done(void)
         stop = true;
         pthread_cond_broadcast(&cond);
         pthread_mutex_unlock(&lock);
-        for (unsigned i = 0; i < n_threads; i++)
-                pthread_join(threads[i], NULL);
-        n_threads = 0;
+        if (thread_started)
+                pthread_join(thread, NULL);
+        thread_started = false;
         stop = false;
         if (efd >= 0)
                 sup_loop_del(&efd_watch);
