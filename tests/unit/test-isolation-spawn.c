@@ -52,6 +52,23 @@ static void add_probe_mount(json_t *spec)
                                         "bind", "source", dir, "options", "rbind", "ro"));
 }
 
+/* A sandbox with a user namespace reaches the probe as its mapped root (host uid 100000):
+ * every directory above the probe must let others search it.  A checkout in a private
+ * directory (`mktemp -d` makes them 0700) does not. */
+static void need_probe_reachable_from_userns(void)
+{
+        char dir[] = PROBE;
+        struct stat st;
+
+        for (char *slash = strrchr(dir, '/'); slash && slash > dir; slash = strrchr(dir, '/')) {
+                *slash = '\0';
+                if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH))
+                        cr_skip_test("%s is mode %03o: a user namespace's root (host uid 100000) "
+                                     "cannot reach the probe below it",
+                                     dir, (unsigned)(st.st_mode & 0777));
+        }
+}
+
 /* Merges patch (JSON text) into the default spec: "linux" and "process" one level deep. */
 static json_t *spec_with(const char *patch_text)
 {
@@ -607,6 +624,7 @@ Test(isolation_spawn, joins_a_user_namespace_by_path)
         char want[256], out[256];
 
         need_root();
+        need_probe_reachable_from_userns();
         joined_probe(flags, all, "ns", NULL, want, out, sizeof(out));
         cr_expect_str_eq(out, want);
         joined_probe(flags, all, "pid", NULL, want, out, sizeof(out));
@@ -688,6 +706,7 @@ Test(isolation_spawn, user_namespace_maps_uid_0)
         FILE *f;
 
         need_root();
+        need_probe_reachable_from_userns();
         spawn_paused(
                 "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
                 "{\"type\": \"uts\"}, {\"type\": \"ipc\"}, {\"type\": \"network\"}, "
