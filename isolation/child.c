@@ -550,6 +550,8 @@ static void enter_namespaces(const struct iso_config *c, const struct iso_child_
                         CHECK(syscall(SYS_setresuid, 0, 0, 0), ISO_STEP_UID, 0);
                 }
         }
+        if (ctx->netns_fd >= 0)
+                CHECK(setns(ctx->netns_fd, CLONE_NEWNET), ISO_STEP_NETNS, 0);
         if (!ctx->ns_late)
                 return;
         if (ctx->ns_late & ~(uint64_t)(CLONE_NEWPID | CLONE_NEWTIME))
@@ -641,7 +643,7 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
         init_fd = setup_fds(ctx);
 
         if (!ctx->task) {
-                if (c->ns_new & CLONE_NEWNET) {
+                if ((c->ns_new & CLONE_NEWNET) && ctx->netns_fd < 0) {
                         int r = iso_loopback_up();
                         if (r < 0)
                                 fail(ISO_STEP_LOOPBACK, 0, -r);

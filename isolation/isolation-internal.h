@@ -98,6 +98,7 @@ struct iso_child_ctx {
         int last_cap;                    /* highest capability number the kernel knows */
         bool userns;                     /* in a new or joined user namespace */
         uint64_t ns_late;                /* CLONE_NEW* to create after the joins (joined userns) */
+        int netns_fd;                    /* -1, or a network namespace to enter (not create) */
         bool task;      /* joining a running sandbox: no mounts, no new namespaces */
         int task_pidfd; /* the sandbox init's pidfd (tasks) */
         int task_join;  /* CLONE_NEW* flags to setns() through it (tasks) */

@@ -89,9 +89,14 @@ struct iso_spawn_opts {
         int stderr_fd; /* -1: /dev/null */
         /* Overrides process.args when non-NULL (NULL-terminated). */
         char *const *args;
+        /* -1: the new network namespace is created by the clone, as the spec says.  Else a
+         * namespace from iso_netns_new() the child enters instead (its lo is already up);
+         * only for a config where iso_config_takes_netns_fd() is true (-EINVAL otherwise). */
+        int netns_fd;
 };
-#define ISO_SPAWN_OPTS_INIT \
-        ((struct iso_spawn_opts){.cgroup_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1})
+#define ISO_SPAWN_OPTS_INIT                                                                  \
+        ((struct iso_spawn_opts){.cgroup_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, \
+                                 .netns_fd = -1})
 
 /* Builds the sandbox: one clone3 with the spec's namespaces, CLONE_PIDFD and
  * CLONE_INTO_CGROUP; user namespace maps written from here; the child sets up
@@ -105,6 +110,17 @@ struct iso_spawn_opts {
  * Exit status of the sandbox: the process's exit code, or 128+signal. */
 int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
               struct iso_process *ret_process, struct sbx_error *err);
+
+/* A new network namespace with its lo up, as an O_CLOEXEC nsfs fd, owned by the caller's
+ * user namespace: made ahead of time (off the start path), it stands in for the one a
+ * spawn would create (iso_spawn_opts.netns_fd), and the caller holds it from before the
+ * sandbox exists, so it can bind-mount it whenever the sandbox has already exited.
+ * Switches the calling thread's network namespace for the duration (per-thread state):
+ * call it from a thread that is not spawning at the same time.  -errno with err. */
+int iso_netns_new(struct sbx_error *err);
+/* True when spawning c creates a network namespace that iso_netns_new() can stand in
+ * for: a new one, and no user namespace (which would have to own it). */
+bool iso_config_takes_netns_fd(const struct iso_config *c);
 
 /* Bind-mounts the network namespace of p onto path (created as an empty file if
  * missing), like `ip netns add`.  Returns 0 or -errno. */

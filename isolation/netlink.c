@@ -3,11 +3,15 @@
  * Loopback up in a new network namespace: one RTM_NEWLINK with IFF_UP for
  * ifindex 1 over rtnetlink.  libmnl builds the message in a stack buffer; the
  * socket is a plain one (mnl_socket_open() allocates, and this runs in the
- * clone3 child, which must not allocate).
+ * clone3 child, which must not allocate).  And network namespaces made ahead of
+ * a spawn (iso_netns_new()), with their lo up the same way.
  */
 #include "isolation/isolation-internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
@@ -54,4 +58,28 @@ int iso_loopback_up(void)
 out:
         close(fd);
         return r;
+}
+
+int iso_netns_new(struct sbx_error *err)
+{
+        _cleanup_close_ int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        int fd, r = 0;
+
+        if (own < 0)
+                return sbx_fail_errno(err, -errno, "opening /proc/thread-self/ns/net");
+        /* Network namespaces are per thread: only this thread moves, and comes back. */
+        if (unshare(CLONE_NEWNET) < 0)
+                return sbx_fail_errno(err, -errno, "creating a network namespace");
+        fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                r = sbx_fail_errno(err, -errno, "opening the new network namespace");
+        else if ((r = iso_loopback_up()) < 0)
+                sbx_fail_errno(err, r, "bringing up lo in the new network namespace");
+        if (setns(own, CLONE_NEWNET) < 0)
+                abort(); /* cannot happen: we held our own namespace open */
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        return fd;
 }

@@ -51,6 +51,8 @@ static const char *step_name(int step)
                 return "setting up stdio";
         case ISO_STEP_LOOPBACK:
                 return "bringing up lo";
+        case ISO_STEP_NETNS:
+                return "entering the prepared network namespace";
         case ISO_STEP_PROPAGATION:
                 return "making mounts private";
         case ISO_STEP_ROOT_READONLY:
@@ -461,6 +463,10 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
 
         if (!o)
                 o = &dflt;
+        if (o->netns_fd >= 0 && !iso_config_takes_netns_fd(c))
+                return sbx_fail(err, -EINVAL,
+                                "a prepared network namespace cannot stand in for this spec's "
+                                "(none, joined, or owned by a user namespace)");
         init_fd = iso_init_memfd(err);
         if (init_fd < 0)
                 return init_fd;
@@ -476,12 +482,14 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                 .userns = all & CLONE_NEWUSER,
                 /* After joining a user namespace, the new ones are created inside it. */
                 .ns_late = joins_user ? c->ns_new : 0,
+                .netns_fd = o->netns_fd,
         };
         struct iso_proc proc = c->proc;
         if (o->args)
                 proc.args = (char **)o->args;
         struct clone_args ca = {
-                .flags = (joins_user ? 0 : c->ns_new) | CLONE_PIDFD |
+                .flags = ((joins_user ? 0 : c->ns_new) & ~(o->netns_fd >= 0 ? CLONE_NEWNET : 0)) |
+                         CLONE_PIDFD |
                          (o->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                 .exit_signal = SIGCHLD,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
@@ -552,6 +560,7 @@ int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_conf
                 .join_fds = f.joins,
                 .last_cap = last_cap(),
                 .userns = all & CLONE_NEWUSER,
+                .netns_fd = -1,
                 .task = true,
                 .task_pidfd = sandbox_init->pidfd,
                 .task_join = (int)(all & (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |

@@ -600,6 +600,11 @@ bool iso_config_has_netns(const struct iso_config *c)
         return c->ns_new & CLONE_NEWNET;
 }
 
+bool iso_config_takes_netns_fd(const struct iso_config *c)
+{
+        return (c->ns_new & CLONE_NEWNET) && !(iso_config_namespaces(c) & CLONE_NEWUSER);
+}
+
 bool iso_config_has_userns(const struct iso_config *c)
 {
         return c->ns_new & CLONE_NEWUSER;

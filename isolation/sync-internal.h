@@ -30,6 +30,7 @@ enum iso_step {
         ISO_STEP_UNSHARE,
         ISO_STEP_STDIO,
         ISO_STEP_LOOPBACK,
+        ISO_STEP_NETNS,
         ISO_STEP_PROPAGATION,
         ISO_STEP_ROOT,
         ISO_STEP_ROOT_READONLY,

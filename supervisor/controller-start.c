@@ -227,10 +227,12 @@ static int run_dir_open(const char *ns, const char *id, struct sbx_error *err)
         return fd;
 }
 
-/* RUN/NS/ID/netns: a bind mount of the sandbox's network namespace.  Safe: the
- * source is the nsfs file of a process we just created (pinned by its pidfd and still
- * our unreaped child), the target a file we created in our own run directory. */
-static int netns_mount(struct sup_sandbox *sb)
+/* RUN/NS/ID/netns: a bind mount of the sandbox's network namespace, the target a file
+ * we created in our own run directory.  The source is the namespace prepared for it
+ * (netns_fd, held since before the spawn, so the mount is made even if the sandbox has
+ * already exited), or else the nsfs file of the process we just created (pinned by its
+ * pidfd and still our unreaped child: gone, though, once it has exited). */
+static int netns_mount(struct sup_sandbox *sb, int netns_fd)
 {
         char src[64], dst[4096];
         int fd;
@@ -239,7 +241,10 @@ static int netns_mount(struct sup_sandbox *sb)
         if (fd < 0)
                 return -errno;
         close(fd);
-        snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)sb->pid);
+        if (netns_fd >= 0)
+                snprintf(src, sizeof(src), "/proc/self/fd/%d", netns_fd);
+        else
+                snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)sb->pid);
         snprintf(dst, sizeof(dst), "%s/%s/%s/netns", sup_config.run_dir, sb->ns, sb->id);
         if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
                 return -errno;
@@ -326,6 +331,8 @@ static int start_finish(struct start_op *op, struct sbx_error *err)
         const char *ns = sb->ns, *id = sb->id;
         int r = op->job.result;
 
+        _cleanup_close_ int netns_fd = TAKE_FD(op->job.netns_fd);
+
         op->out_fd = safe_close(op->out_fd); /* the sandbox holds the only write end now */
         if (r < 0) {
                 *err = op->job.err;
@@ -352,7 +359,7 @@ static int start_finish(struct start_op *op, struct sbx_error *err)
         if (r < 0)
                 log_warning("sandbox %s/%s: start time of pid %d: %s", ns, id, (int)sb->pid,
                             strerror(-r));
-        r = iso_config_has_netns(op->spec->config) ? netns_mount(sb) : 0;
+        r = iso_config_has_netns(op->spec->config) ? netns_mount(sb, netns_fd) : 0;
         if (r < 0)
                 log_warning("sandbox %s/%s: netns bind mount: %s", ns, id, strerror(-r));
         r = sup_controller_watch_pidfd(sb);
@@ -498,6 +505,8 @@ int sup_controller_start(const char *ns, const char *id, sup_start_done_t done, 
         op->t_spec = t_spec;
         op->t_cg = t_cg;
         op->job.config = spec->config;
+        op->job.want_netns = iso_config_takes_netns_fd(spec->config);
+        op->job.netns_fd = -EBADF;
         op->job.opts = ISO_SPAWN_OPTS_INIT;
         op->job.opts.cgroup_fd = cg_sandbox_init_fd(sb->cg);
         op->job.opts.stdout_fd = op->job.opts.stderr_fd = op->out_fd;

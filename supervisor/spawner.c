@@ -32,6 +32,9 @@ static bool stop;                                                   /* under loc
 static pthread_t thread;
 static bool thread_started;
 static unsigned in_flight; /* loop thread only */
+/* The spare network namespace (spawner-internal.h); the spawner thread's only. */
+static int spare_netns = -EBADF;
+static bool netns_wanted;
 static int efd = -EBADF;
 static struct sup_watch efd_watch;
 
@@ -45,6 +48,26 @@ void sup_spawn_unlock(void)
         pthread_mutex_unlock(&spawn_lock);
 }
 
+static int netns_new(void)
+{
+        struct sbx_error e = {0};
+        int fd = iso_netns_new(&e);
+
+        if (fd < 0)
+                log_debug("spawner: preparing a network namespace: %s", e.message);
+        return fd;
+}
+
+/* The spare, or a new one if there is none (or -1: the spawn makes its own). */
+static int netns_take(void)
+{
+        int fd = spare_netns;
+
+        netns_wanted = true;
+        spare_netns = -EBADF;
+        return fd >= 0 ? fd : netns_new();
+}
+
 static void *spawner_main(void *arg)
 {
         for (;;) {
@@ -56,6 +79,7 @@ static void *spawner_main(void *arg)
                         pthread_cond_wait(&cond, &lock);
                 if (!queue) {
                         pthread_mutex_unlock(&lock);
+                        spare_netns = safe_close(spare_netns);
                         return NULL;
                 }
                 job = queue;
@@ -65,6 +89,7 @@ static void *spawner_main(void *arg)
                 pthread_mutex_unlock(&lock);
 
                 job->process = ISO_PROCESS_NULL;
+                job->netns_fd = job->opts.netns_fd = job->want_netns ? netns_take() : -EBADF;
                 sup_spawn_lock();
                 t0 = sbx_now_monotonic_ns();
                 job->result = iso_spawn(job->config, &job->opts, &job->process, &job->err);
@@ -78,6 +103,13 @@ static void *spawner_main(void *arg)
                 pthread_mutex_unlock(&lock);
                 /* An eventfd counter does not overflow here: the loop reads it down. */
                 (void)!write(efd, &one, sizeof(one));
+
+                /* Idle: make the next sandbox's network namespace now, off its start. */
+                pthread_mutex_lock(&lock);
+                bool idle = !queue && !stop;
+                pthread_mutex_unlock(&lock);
+                if (idle && netns_wanted && spare_netns < 0)
+                        spare_netns = netns_new();
         }
 }
 

@@ -13,6 +13,7 @@
  *   bench-start [RUNS]            (default 300)
  *   bench-start --exit-on-fifo P  (internal: the sandbox process of the Wait
  *                                  latency run; exits when a byte arrives in P)
+ *   BENCH_START_ONLY=lifecycle    (while iterating: only the lifecycle and the floor)
  */
 #include "cli/http-internal.h"
 
@@ -766,6 +767,13 @@ int main(int argc, char **argv)
         for (int k = 0; k < 5; k++)
                 printf("| … of which %s | %.2f | %.2f | |\n", step_names[k],
                        pct(step_v[k], runs, 0.5), pct(step_v[k], runs, 0.99));
+
+        /* While iterating: BENCH_START_ONLY=lifecycle stops here. */
+        if (getenv("BENCH_START_ONLY") && strcmp(getenv("BENCH_START_ONLY"), "lifecycle") == 0) {
+                http_close(&c);
+                stop_daemon();
+                return 0;
+        }
 
         /* 2. Anchors. */
         write_bundle((snprintf(bundle, sizeof(bundle), "%s/bundle", tmp_dir), bundle));

@@ -304,6 +304,36 @@ case_status_file() {
         sb_delete sf
 }
 
+# RUN/NS/ID/netns: the sandbox's network namespace, bind-mounted as `ip netns` does, with lo
+# up; made even for a sandbox that is already gone when its start finishes (the daemon holds
+# the namespace from before the spawn); gone with Shutdown.
+case_netns_bind_mount() {
+        local pid f=$RUN/default/nn/netns
+        sb_create nn "$SLEEPER"
+        sb_start nn
+        pid=$(jf .pid)
+        eq "netns is an nsfs bind mount" nsfs "$(stat -f -c %T "$f" 2>&1)"
+        eq "  ... of the sandbox's network namespace" "$(stat -L -c %i "/proc/$pid/ns/net")" \
+                "$(stat -L -c %i "$f" 2>&1)"
+        check "  ... not the host's" test "$(stat -L -c %i /proc/self/ns/net)" != \
+                "$(stat -L -c %i "$f" 2>&1)"
+        check "lo is up in it" grep -q "state UNKNOWN\|,UP" \
+                <<<"$(nsenter --net="$f" ip -o link show lo 2>&1)"
+        sb_shutdown nn
+        check "netns unmounted and gone after shutdown" test ! -e "$f"
+        sb_delete nn
+        local n i=0 missing=0
+        for n in 1 2 3 4 5; do
+                sb_create "nq$n" "$(args_json /bin/true)"
+                sb_start "nq$n"
+                "${CTL[@]}" wait "nq$n" >/dev/null
+                [ "$(stat -f -c %T "$RUN/default/nq$n/netns" 2>&1)" = nsfs ] || missing=$((missing + 1))
+                sb_shutdown "nq$n"
+                sb_delete "nq$n"
+        done
+        eq "sandboxes that exited at once still have their netns mount (5 of 5)" 0 "$missing"
+}
+
 case_second_daemon_refused() {
         local out rc
         out=$(timeout 20 "$SANDBOXD" --socket "$T/second.sock" --state-dir "$STATE" \
@@ -612,6 +642,7 @@ tcase shutdown_twice
 tcase delete_running
 tcase list_filters
 tcase status_file
+tcase netns_bind_mount
 tcase second_daemon_refused
 tcase nonroot_refused
 tcase unavailable_controller

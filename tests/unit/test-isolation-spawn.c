@@ -100,6 +100,9 @@ static int shell_status(const siginfo_t *si)
         return si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
 }
 
+/* opts.netns_fd of the spawns of run() (-1: as the spec says). */
+static int run_netns_fd = -1;
+
 /* Spawns spec (consumed) with args, collects stdout into out; returns the spawn result
  * and sets *status to the sandbox's exit status (shell form). */
 static int run(json_t *spec, char *const *args, char *out, size_t size, int *status,
@@ -120,6 +123,7 @@ static int run(json_t *spec, char *const *args, char *out, size_t size, int *sta
         cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
         o.stdout_fd = pfd[1];
         o.args = args;
+        o.netns_fd = run_netns_fd;
         r = iso_spawn(c, &o, &p, err);
         close(pfd[1]);
         if (r < 0) {
@@ -696,6 +700,88 @@ Test(isolation_spawn, netns_bind_and_namespace_inodes)
         rmdir(dir);
         syscall(SYS_pidfd_send_signal, p.pidfd, SIGTERM, NULL, 0);
         cr_expect_eq(wait_status(&p), 0);
+}
+
+static uint64_t ino_of(const char *path, int fd)
+{
+        struct stat st;
+
+        cr_assert_eq(fd >= 0 ? fstat(fd, &st) : stat(path, &st), 0, "%s: %m", path);
+        return st.st_ino;
+}
+
+/* A network namespace made ahead (iso_netns_new(), what the daemon keeps one spare of)
+ * stands in for the one the clone would create: the sandbox is in it, with lo up, and the
+ * caller's thread is back in its own namespace. */
+Test(isolation_spawn, prepared_netns_is_entered_with_lo_up)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+        uint64_t own = ino_of("/proc/thread-self/ns/net", -1);
+        struct sbx_error err = {};
+        struct iso_process p;
+        char out[256], path[64];
+        json_t *spec;
+        int fd;
+
+        need_root();
+        fd = iso_netns_new(&err);
+        cr_assert_geq(fd, 0, "%s", err.message);
+        cr_expect_eq(ino_of("/proc/thread-self/ns/net", -1), own, "the caller did not come back");
+        cr_expect_neq(ino_of("netns fd", fd), own);
+
+        run_netns_fd = fd;
+        probe_ok(NULL, "ifaces", NULL, out, sizeof(out));
+        run_netns_fd = -1;
+        cr_expect_str_eq(out, "lo UP 127.0.0.1\n");
+
+        spec = spec_with(NULL);
+        json_object_del(json_object_get(spec, "process"), "args");
+        cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+        json_decref(spec);
+        cr_expect(iso_config_takes_netns_fd(c));
+        o.netns_fd = fd;
+        cr_assert_eq(iso_spawn(c, &o, &p, &err), 0, "%s", err.message);
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)p.pid);
+        cr_expect_eq(ino_of(path, -1), ino_of("netns fd", fd));
+        syscall(SYS_pidfd_send_signal, p.pidfd, SIGTERM, NULL, 0);
+        cr_expect_eq(wait_status(&p), 0);
+        close(fd);
+}
+
+/* ...but not for a spec that has no new network namespace, or a user namespace (which
+ * must own the network namespace): refused, nothing spawned. */
+Test(isolation_spawn, prepared_netns_refused_where_it_cannot_stand_in)
+{
+        static const char *const patches[] = {
+                "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
+                "{\"type\": \"uts\"}]}}",
+                "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
+                "{\"type\": \"uts\"}, {\"type\": \"network\"}, {\"type\": \"user\"}], "
+                "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}], "
+                "\"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]}}",
+        };
+        struct sbx_error err = {};
+        int fd;
+
+        need_root();
+        fd = iso_netns_new(&err);
+        cr_assert_geq(fd, 0, "%s", err.message);
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+                struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+                struct iso_process p = ISO_PROCESS_NULL;
+                json_t *spec = spec_with(patches[i]);
+
+                cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+                json_decref(spec);
+                cr_expect_not(iso_config_takes_netns_fd(c));
+                o.netns_fd = fd;
+                cr_expect_eq(iso_spawn(c, &o, &p, &err), -EINVAL);
+                cr_expect(strstr(err.message, "prepared network namespace"), "%s", err.message);
+                cr_expect_eq(p.pid, 0);
+        }
+        close(fd);
 }
 
 Test(isolation_spawn, user_namespace_maps_uid_0)
