@@ -42,9 +42,10 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* The running child's context.  In vm mode this static is the parent's too: it is
- * only used by the child, and iso_spawn() runs in one thread at a time. */
-static const struct iso_child_ctx *cx;
+/* The running child's context, per thread: in vm mode the child runs on its parent
+ * thread's TLS (clone3 without CLONE_SETTLS) while that thread waits (CLONE_VFORK), so
+ * spawns from different threads each see their own. */
+static __thread const struct iso_child_ctx *cx;
 
 static void report(int step, int index, int error)
 {

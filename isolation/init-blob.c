@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@ __asm__(".section .rodata\n"
 
 extern const unsigned char iso_init_blob[], iso_init_blob_end[];
 
-int iso_init_memfd(struct sbx_error *err)
+static int init_memfd_locked(struct sbx_error *err)
 {
         static int cached = -1;
         int fd, r;
@@ -58,5 +59,17 @@ int iso_init_memfd(struct sbx_error *err)
                 return sbx_fail_errno(err, r, "sealing the sandbox-init memfd");
         }
         cached = fd;
+        return fd;
+}
+
+int iso_init_memfd(struct sbx_error *err)
+{
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        int fd;
+
+        /* Spawns may run on several threads: one memfd for all. */
+        pthread_mutex_lock(&lock);
+        fd = init_memfd_locked(err);
+        pthread_mutex_unlock(&lock);
         return fd;
 }

@@ -149,7 +149,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_task_config *, iso_task_config_free);
  * process was executed, or fails with the message ("exec /bin/nope: ...").
  * The calling thread's pid_for_children is switched to the sandbox's pid
  * namespace for the one clone3 and back (so is iso_spawn()'s with a pid
- * namespace given by path): call these from one thread at a time. */
+ * namespace given by path).  Both may run on several threads at once: what a
+ * spawn changes (pid_for_children, the signal mask, the vm-mode child's
+ * context) is the calling thread's own. */
 int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_config *sandbox,
                    const struct iso_task_config *task, const struct iso_spawn_opts *o,
                    struct iso_process *ret_process, struct sbx_error *err);

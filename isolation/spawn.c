@@ -165,11 +165,14 @@ static int write_map(pid_t pid, const char *file, const char *map, struct sbx_er
 
 static int last_cap(void)
 {
-        static int last = -1;
+        static int last = -1; /* any thread may fill it in: they all write the same */
+        int v = __atomic_load_n(&last, __ATOMIC_RELAXED);
 
-        if (last < 0)
-                last = (int)cap_max_bits() - 1;
-        return last;
+        if (v < 0) {
+                v = (int)cap_max_bits() - 1;
+                __atomic_store_n(&last, v, __ATOMIC_RELAXED);
+        }
+        return v;
 }
 
 /* ---- making the child -------------------------------------------------------------------- */

@@ -2,10 +2,11 @@
 #pragma once
 
 /*
- * The spawner thread (spawner.c): with the store's, the only threads of sandboxd besides
- * the loop.  A
- * sandbox's iso_spawn() waits for its child's whole setup and exec (milliseconds); it
- * runs here so that the loop keeps serving meanwhile.
+ * The spawner threads (spawner.c): with the store's, the only threads of sandboxd besides
+ * the loop.  A sandbox's iso_spawn() waits for its child's whole setup and exec
+ * (milliseconds); it runs here so that the loop keeps serving meanwhile, and on several
+ * threads so that Starts in flight together build their sandboxes in parallel (each
+ * spawn's state is its thread's own: isolation.h).
  *
  * A job is owned by the spawner from sup_spawner_submit() until its done() callback,
  * which runs on the loop thread.  In between the loop must neither touch nor free what
@@ -13,7 +14,7 @@
  * runs in the daemon's memory, on the spawner thread's stack, concurrently with the loop.
  * Nothing else is shared: no daemon state is locked.
  *
- * Network namespaces are made ahead of time: when its queue is empty the thread keeps one
+ * Network namespaces are made ahead of time: when the queue is empty a thread makes one
  * spare (iso_netns_new(): a new namespace with lo up, ~0.4 ms here), which the next
  * sandbox that needs a new network namespace enters instead of creating one in its clone.
  * The spare exists only once a sandbox has asked for one; if making it fails, the spawn
@@ -43,7 +44,7 @@ struct sup_spawn_job {
         struct sup_spawn_job *next;
 };
 
-/* Starts the thread and watches the completion eventfd in the loop.  The caller has blocked the signals the loop takes (threads
+/* Starts the threads (one per CPU, up to 4) and watches the completion eventfd in the loop.  The caller has blocked the signals the loop takes (threads
  * inherit the mask; they also block every other one). */
 int sup_spawner_init(struct sbx_error *err);
 /* Stops and joins the threads.  Call after sup_spawner_drain(). */
@@ -56,8 +57,3 @@ unsigned sup_spawner_in_flight(void);
  * a sandbox being spawned is finished and left running). */
 void sup_spawner_drain(void);
 
-/* Held around every iso_spawn()/iso_spawn_task() call, whatever the thread.  The child of
- * a vm-mode spawn keeps its context in a static of isolation/child.c, so two spawns must not
- * overlap (docs/architecture.md, "Threads"). */
-void sup_spawn_lock(void);
-void sup_spawn_unlock(void);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The spawner thread (spawner-internal.h): a job queue under a mutex, one thread that
- * runs iso_spawn(), and a list of finished jobs handed back to the loop through an eventfd
- * (the same pattern as the store's sync thread).  The thread touches only the jobs.
+ * The spawner threads (spawner-internal.h): a job queue under a mutex, threads that run
+ * iso_spawn(), and a list of finished jobs handed back to the loop through an eventfd (the
+ * same pattern as the store's sync thread).  The threads touch only the jobs and the spare
+ * network namespace.
  */
 #include "supervisor/spawner-internal.h"
 #include "supervisor/sandboxd-internal.h"
@@ -23,30 +24,21 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sup_spawn_job *queue, **queue_tail = &queue;          /* under lock */
 static struct sup_spawn_job *finished, **finished_tail = &finished; /* under lock */
 static bool stop;                                                   /* under lock */
-/* One thread: spawns are serialised by spawn_lock (isolation/child.c keeps the vm-mode
- * child's context in a static), so more threads would only queue behind it. */
-static pthread_t thread;
-static bool thread_started;
-static unsigned in_flight; /* loop thread only */
-/* The spare network namespace (spawner-internal.h); the spawner thread's only. */
+/* The spare network namespace (spawner-internal.h), under lock; made by one thread at a
+ * time (refilling), only once a sandbox has asked for one (netns_wanted). */
 static int spare_netns = -EBADF;
-static bool netns_wanted;
+static bool netns_wanted, refilling;
+/* As many threads as CPUs, up to 4: a spawn is mostly the kernel's work in the clone and
+ * in the child, which runs on the spawning thread's CPU time until it executes. */
+#define SPAWNER_THREADS_MAX 4
+static pthread_t threads[SPAWNER_THREADS_MAX];
+static unsigned n_threads;
+static unsigned in_flight; /* loop thread only */
 static int efd = -EBADF;
 static struct sup_watch efd_watch;
-
-void sup_spawn_lock(void)
-{
-        pthread_mutex_lock(&spawn_lock);
-}
-
-void sup_spawn_unlock(void)
-{
-        pthread_mutex_unlock(&spawn_lock);
-}
 
 static int netns_new(void)
 {
@@ -61,11 +53,35 @@ static int netns_new(void)
 /* The spare, or a new one if there is none (or -1: the spawn makes its own). */
 static int netns_take(void)
 {
-        int fd = spare_netns;
+        int fd;
 
+        pthread_mutex_lock(&lock);
         netns_wanted = true;
-        spare_netns = -EBADF;
+        fd = TAKE_FD(spare_netns);
+        pthread_mutex_unlock(&lock);
         return fd >= 0 ? fd : netns_new();
+}
+
+/* With nothing queued, one thread makes the next sandbox's network namespace, off its
+ * start. */
+static void netns_refill(void)
+{
+        int fd;
+
+        pthread_mutex_lock(&lock);
+        if (queue || stop || !netns_wanted || spare_netns >= 0 || refilling) {
+                pthread_mutex_unlock(&lock);
+                return;
+        }
+        refilling = true;
+        pthread_mutex_unlock(&lock);
+        fd = netns_new();
+        pthread_mutex_lock(&lock);
+        refilling = false;
+        if (spare_netns < 0 && !stop)
+                spare_netns = TAKE_FD(fd);
+        pthread_mutex_unlock(&lock);
+        safe_close(fd);
 }
 
 static void *spawner_main(void *arg)
@@ -79,7 +95,6 @@ static void *spawner_main(void *arg)
                         pthread_cond_wait(&cond, &lock);
                 if (!queue) {
                         pthread_mutex_unlock(&lock);
-                        spare_netns = safe_close(spare_netns);
                         return NULL;
                 }
                 job = queue;
@@ -90,11 +105,9 @@ static void *spawner_main(void *arg)
 
                 job->process = ISO_PROCESS_NULL;
                 job->netns_fd = job->opts.netns_fd = job->want_netns ? netns_take() : -EBADF;
-                sup_spawn_lock();
                 t0 = sbx_now_monotonic_ns();
                 job->result = iso_spawn(job->config, &job->opts, &job->process, &job->err);
                 job->spawn_ns = sbx_now_monotonic_ns() - t0;
-                sup_spawn_unlock();
 
                 pthread_mutex_lock(&lock);
                 job->next = NULL;
@@ -103,13 +116,7 @@ static void *spawner_main(void *arg)
                 pthread_mutex_unlock(&lock);
                 /* An eventfd counter does not overflow here: the loop reads it down. */
                 (void)!write(efd, &one, sizeof(one));
-
-                /* Idle: make the next sandbox's network namespace now, off its start. */
-                pthread_mutex_lock(&lock);
-                bool idle = !queue && !stop;
-                pthread_mutex_unlock(&lock);
-                if (idle && netns_wanted && spare_netns < 0)
-                        spare_netns = netns_new();
+                netns_refill();
         }
 }
 
@@ -153,14 +160,20 @@ int sup_spawner_init(struct sbx_error *err)
         r = sup_loop_add(efd, EPOLLIN, &efd_watch);
         if (r < 0)
                 return sbx_fail_errno(err, r, "epoll_ctl(spawner eventfd)");
-        /* Signals are the loop's (signalfd): the thread blocks every one. */
+        /* Signals are the loop's (signalfd): the threads block every one. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned want = cpus < 1 ? 1 : cpus > SPAWNER_THREADS_MAX ? SPAWNER_THREADS_MAX
+                                                                   : (unsigned)cpus;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = pthread_create(&thread, NULL, spawner_main, NULL);
+        for (r = 0; n_threads < want && r == 0;) {
+                r = pthread_create(&threads[n_threads], NULL, spawner_main, NULL);
+                if (r == 0)
+                        n_threads++;
+        }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r != 0)
+        if (n_threads == 0)
                 return sbx_fail_errno(err, -r, "pthread_create (spawner)");
-        thread_started = true;
         return 0;
 }
 
@@ -199,9 +212,11 @@ void sup_spawner_done(void)
         stop = true;
         pthread_cond_broadcast(&cond);
         pthread_mutex_unlock(&lock);
-        if (thread_started)
-                pthread_join(thread, NULL);
-        thread_started = false;
+        for (unsigned i = 0; i < n_threads; i++)
+                pthread_join(threads[i], NULL);
+        n_threads = 0;
+        spare_netns = safe_close(spare_netns);
+        netns_wanted = false;
         stop = false;
         if (efd >= 0)
                 sup_loop_del(&efd_watch);

@@ -10,7 +10,6 @@
  * the sandbox (keyed by its run_id) and kept until the sandbox goes.
  */
 #include "supervisor/tasks-internal.h"
-#include "supervisor/spawner-internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -126,9 +125,7 @@ int sup_task_spawn(struct sup_sandbox *sb, const json_t *process, const json_t *
         o.cgroup_fd = cg_fd;
         o.stdout_fd = out_fd;
         o.stderr_fd = out_fd;
-        sup_spawn_lock(); /* never two spawns at once (spawner-internal.h) */
         r = iso_spawn_task(&init, config, task, &o, &p, err);
-        sup_spawn_unlock();
         int code = r < 0 && err && err->code < 0 ? err->code : r;
         if (code == -ENOENT || code == -EACCES || code == -ENOEXEC || code == -ENOTDIR ||
             code == -ELOOP || (seccomp && code == -EPERM)) {

@@ -13,7 +13,8 @@
  *   bench-start [RUNS]            (default 300)
  *   bench-start --exit-on-fifo P  (internal: the sandbox process of the Wait
  *                                  latency run; exits when a byte arrives in P)
- *   BENCH_START_ONLY=lifecycle    (while iterating: only the lifecycle and the floor)
+ *   BENCH_START_ONLY=lifecycle|status  (while iterating: only the lifecycle and the floor,
+ *                                  or only Status requests per second)
  */
 #include "cli/http-internal.h"
 
@@ -719,6 +720,23 @@ int main(int argc, char **argv)
         default_spec = call(&c, "GET", "/v1/spec", NULL, 200);
         true_spec = spec_with((char *const[]){"/bin/true", NULL});
         idle_spec = spec_with(NULL);
+
+        /* While iterating: BENCH_START_ONLY=status measures only Status requests per second
+         * (one idle sandbox). */
+        if (getenv("BENCH_START_ONLY") && strcmp(getenv("BENCH_START_ONLY"), "status") == 0) {
+                json_t *rec = record("idle0", idle_spec);
+                char t[256];
+
+                call0(&c, "POST", "/v1/sandboxes", rec, 201);
+                call0(&c, "POST", target(t, sizeof(t), "idle0", "start"), NULL, 200);
+                printf("Status requests per second over 16 keep-alive connections: %.0f\n",
+                       status_per_s(16, 3.0));
+                call0(&c, "POST", target(t, sizeof(t), "idle0", "shutdown"), NULL, 200);
+                json_decref(rec);
+                http_close(&c);
+                stop_daemon();
+                return 0;
+        }
 
         /* 1. Lifecycle vs the floor, interleaved so both see the same machine state. */
         fprintf(stderr, "lifecycle and floor, %zu runs each\n", runs);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -782,6 +783,66 @@ Test(isolation_spawn, prepared_netns_refused_where_it_cannot_stand_in)
                 cr_expect_eq(p.pid, 0);
         }
         close(fd);
+}
+
+struct par_spawner {
+        const struct iso_config *c;
+        char *args[2];
+        bool want_ok;
+        int right;         /* spawns that ended as they should */
+        char wrong[512];   /* the first one that did not */
+};
+
+static void *par_spawner_main(void *arg)
+{
+        struct par_spawner *ps = arg;
+
+        for (int i = 0; i < 15; i++) {
+                struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+                struct sbx_error err = {};
+                struct iso_process p;
+                siginfo_t si = {};
+                int r;
+
+                o.args = ps->args;
+                r = iso_spawn(ps->c, &o, &p, &err);
+                if (r == 0) {
+                        waitid(P_PIDFD, p.pidfd, &si, WEXITED);
+                        iso_process_release(&p);
+                }
+                if (ps->want_ok ? r == 0 && shell_status(&si) == 0
+                                : r < 0 && strstr(err.message, ps->args[0]))
+                        ps->right++;
+                else if (!ps->wrong[0])
+                        snprintf(ps->wrong, sizeof(ps->wrong), "%s: r=%d status=%d: %s",
+                                 ps->args[0], r, r == 0 ? shell_status(&si) : -1, err.message);
+        }
+        return NULL;
+}
+
+/* Spawns run on several threads at once (the daemon's spawner threads): each child reports
+ * to its own thread, so every error names that spawn's program and no success is lost. */
+Test(isolation_spawn, concurrent_spawns_keep_their_own_reports)
+{
+        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+        struct par_spawner ps[3] = {
+                {.args = {"/nonexistent-a", NULL}},
+                {.args = {"/bin/true", NULL}, .want_ok = true},
+                {.args = {"/nonexistent-c", NULL}},
+        };
+        struct sbx_error err = {};
+        pthread_t t[3];
+
+        need_root();
+        cr_assert_eq(iso_config_parse_json(spec_with(NULL), &c, &err), 0, "%s", err.message);
+        for (int i = 0; i < 3; i++) {
+                ps[i].c = c;
+                cr_assert_eq(pthread_create(&t[i], NULL, par_spawner_main, &ps[i]), 0);
+        }
+        for (int i = 0; i < 3; i++) {
+                pthread_join(t[i], NULL);
+                cr_expect_eq(ps[i].right, 15, "%s", ps[i].wrong);
+        }
 }
 
 Test(isolation_spawn, user_namespace_maps_uid_0)
