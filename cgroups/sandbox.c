@@ -551,7 +551,15 @@ int cg_sandbox_remove(struct cg_sandbox *sb, struct sbx_error *err)
         sb->init_fd = safe_close(sb->init_fd);
         sb->events_fd = safe_close(sb->events_fd);
         sb->fd = safe_close(sb->fd);
-        k = rmdir_tree(nsfd, sb->id);
+        /* The usual shape first, <id>/init in <id>: two rmdirs and no listing of cgroupfs
+         * directories.  Anything else below <id> (task cgroups): the whole tree. */
+        char init[CG_NAME_MAX + 8];
+        snprintf(init, sizeof(init), "%s/init", sb->id);
+        if ((unlinkat(nsfd, init, AT_REMOVEDIR) == 0 || errno == ENOENT) &&
+            (unlinkat(nsfd, sb->id, AT_REMOVEDIR) == 0 || errno == ENOENT))
+                k = 0;
+        else
+                k = rmdir_tree(nsfd, sb->id);
         if (k == -EBUSY)
                 return sbx_fail(err, -EBUSY, "sandbox cgroup %s still holds processes", sb->path);
         if (k < 0)

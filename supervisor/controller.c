@@ -258,10 +258,13 @@ int sup_controller_stop(struct sup_sandbox *sb, uint64_t timeout_ns, struct sbx_
 
 /* ---- teardown ---------------------------------------------------------------------------- */
 
-static int rm_run_entry(struct sup_sandbox *sb)
+/* RUN/NS/ID/netns goes first, at the start of a teardown, while the kernel is still busy
+ * with the sandbox's exit: nothing waits for it, and the state file that says the sandbox
+ * exists stays until the end (a daemon killed in between finds it and tears down again;
+ * a missing mount is no error then). */
+static void rm_netns(struct sup_sandbox *sb)
 {
         char path[4096];
-        _cleanup_close_ int nsfd = -EBADF;
 
         if (sb->netns_mounted) {
                 snprintf(path, sizeof(path), "%s/%s/%s/netns", sup_config.run_dir, sb->ns, sb->id);
@@ -271,8 +274,16 @@ static int rm_run_entry(struct sup_sandbox *sb)
                                     strerror(errno));
                 sb->netns_mounted = false;
         }
-        if (sb->run_dirfd >= 0) {
+        if (sb->run_dirfd >= 0)
                 (void)unlinkat(sb->run_dirfd, "netns", 0);
+}
+
+static int rm_run_entry(struct sup_sandbox *sb)
+{
+        _cleanup_close_ int nsfd = -EBADF;
+
+        rm_netns(sb);
+        if (sb->run_dirfd >= 0) {
                 (void)unlinkat(sb->run_dirfd, "log", 0);
                 (void)unlinkat(sb->run_dirfd, "out", 0);
                 (void)unlinkat(sb->run_dirfd, "state", 0);
@@ -294,8 +305,11 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
         struct sbx_error err = {0};
         int r;
 
+        uint64_t t0, t_cg, t_run;
+
         if (!sb->exited || sb->pidfd >= 0)
                 return; /* not exited, or not reaped yet: its pidfd calls again */
+        t0 = sbx_now_monotonic_ns();
         if (sb->cg) {
                 r = cg_sandbox_populated(sb->cg);
                 if (r > 0) {
@@ -310,10 +324,17 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
                                   err.message);
                 SUP_CRASH_POINT("shutdown-cgroup-gone");
         }
+        t_cg = sbx_now_monotonic_ns();
         sup_issue7_on_sandbox_gone(sb);
         (void)rm_run_entry(sb);
         SUP_CRASH_POINT("shutdown-run-gone");
-        log_info("sandbox %s/%s: shut down", sb->ns, sb->id);
+        t_run = sbx_now_monotonic_ns();
+        log_info("sandbox %s/%s: shut down (%llu us: waiting for the exit %llu, cgroup %llu, run "
+                 "directory %llu)",
+                 sb->ns, sb->id, (unsigned long long)((t_run - sb->teardown_at) / 1000),
+                 (unsigned long long)((t0 - sb->teardown_at) / 1000),
+                 (unsigned long long)((t_cg - t0) / 1000),
+                 (unsigned long long)((t_run - t_cg) / 1000));
         sup_issue7_on_sandbox_stopped(sb);
         sup_sandbox_notify(sb, SUP_WAKE_TORNDOWN);
         sup_sandbox_free(sb);
@@ -334,6 +355,7 @@ int sup_controller_teardown(struct sup_sandbox *sb)
         if (sb->tearing_down)
                 return 0;
         sb->tearing_down = true;
+        sb->teardown_at = sbx_now_monotonic_ns();
         sup_timer_disarm(&sb->stop_timer);
         if (sb->cg) {
                 if (cg_sandbox_kill(sb->cg, &err) < 0)
@@ -346,6 +368,7 @@ int sup_controller_teardown(struct sup_sandbox *sb)
         } else if (!sb->exited && sb->pidfd >= 0) {
                 (void)sbx_pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
         }
+        rm_netns(sb);
         if (sb->pidfd >= 0) {
                 /* The init may already be a zombie whose pidfd event is queued. */
                 (void)try_reap(sb);

@@ -278,6 +278,7 @@ struct sup_sandbox {
         struct sup_timer stop_timer;
         uint64_t stop_deadline; /* monotonic ns, 0 = none */
         bool tearing_down;
+        uint64_t teardown_at; /* monotonic ns: when the teardown began (for its log line) */
         bool kill_sent;
         bool dead;   /* removed from the table, freed after this loop iteration */
         bool listed; /* in the table (not while its Start is in flight) */
