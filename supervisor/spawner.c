@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,7 +76,15 @@ static void netns_refill(void)
         }
         refilling = true;
         pthread_mutex_unlock(&lock);
+        /* At idle priority: the namespace is for a later sandbox, and making one is ~0.8 ms of
+         * CPU here (setup_net), which must not be taken from the sandbox just started or
+         * from the loop.  This thread's own policy only, and back before it spawns again
+         * (a child would inherit it). */
+        bool idle = sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){0}) == 0;
         fd = netns_new();
+        if (idle && sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){0}) < 0)
+                log_warning("spawner: back to SCHED_OTHER: %m (sandboxes would inherit "
+                            "SCHED_IDLE)");
         pthread_mutex_lock(&lock);
         refilling = false;
         if (spare_netns < 0 && !stop)

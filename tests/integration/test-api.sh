@@ -319,6 +319,8 @@ case_netns_bind_mount() {
                 "$(stat -L -c %i "$f" 2>&1)"
         check "lo is up in it" grep -q "state UNKNOWN\|,UP" \
                 <<<"$(nsenter --net="$f" ip -o link show lo 2>&1)"
+        # The spare namespaces are made at SCHED_IDLE; no sandbox inherits that.
+        check "the sandbox runs SCHED_OTHER" grep -q SCHED_OTHER <<<"$(chrt -p "$pid" 2>&1)"
         sb_shutdown nn
         check "netns unmounted and gone after shutdown" test ! -e "$f"
         sb_delete nn
