@@ -334,6 +334,18 @@ case_netns_bind_mount() {
                 sb_delete "nq$n"
         done
         eq "sandboxes that exited at once still have their netns mount (5 of 5)" 0 "$missing"
+        # linux.sysctl applies in the sandbox's (prepared) network namespace, not the host's.
+        local host_val
+        host_val=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+        specfile "$T/sysctl.json" "$SLEEPER" \
+                '.linux.sysctl = {"net.ipv4.ip_unprivileged_port_start": "77"}'
+        "${CTL[@]}" create nsys --spec "$T/sysctl.json" >/dev/null
+        "${CTL[@]}" start nsys >/dev/null
+        eq "a net sysctl is set in the sandbox's namespace" 77 \
+                "$(nsenter --net="$RUN/default/nsys/netns" cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>&1)"
+        eq "  ... and not on the host" "$host_val" "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"
+        "${CTL[@]}" shutdown nsys >/dev/null
+        "${CTL[@]}" delete nsys >/dev/null
 }
 
 case_second_daemon_refused() {
