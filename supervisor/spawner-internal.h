@@ -16,7 +16,7 @@
  *
  * Network namespaces are made ahead of time: when the queue is empty a thread makes one
  * spare (iso_netns_new(): a new namespace with lo up, ~0.8 ms of CPU here, made at
- * SCHED_IDLE so that it only uses a CPU nothing else wants), which the next
+ * nice 19 so that it does not take a CPU the sandboxes and the loop want), which the next
  * sandbox that needs a new network namespace enters instead of creating one in its clone.
  * The spare exists only once a sandbox has asked for one; if making it fails, the spawn
  * creates the namespace itself as before.

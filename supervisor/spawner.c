@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,15 +76,17 @@ static void netns_refill(void)
         }
         refilling = true;
         pthread_mutex_unlock(&lock);
-        /* At idle priority: the namespace is for a later sandbox, and making one is ~0.8 ms of
+        /* At nice 19: the namespace is for a later sandbox, and making one is ~0.8 ms of
          * CPU here (setup_net), which must not be taken from the sandbox just started or
-         * from the loop.  This thread's own policy only, and back before it spawns again
-         * (a child would inherit it). */
-        bool idle = sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){0}) == 0;
+         * from the loop.  Not SCHED_IDLE: setup_net takes the rtnl lock, and a holder that
+         * gets almost no CPU on a busy host would stall everyone else's network
+         * configuration.  This thread's nice only, and back to 0 before it spawns again (a
+         * child would inherit it). */
+        pid_t tid = gettid();
+        bool low = setpriority(PRIO_PROCESS, (id_t)tid, 19) == 0;
         fd = netns_new();
-        if (idle && sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){0}) < 0)
-                log_warning("spawner: back to SCHED_OTHER: %m (sandboxes would inherit "
-                            "SCHED_IDLE)");
+        if (low && setpriority(PRIO_PROCESS, (id_t)tid, 0) < 0)
+                log_warning("spawner: back to nice 0: %m (sandboxes would inherit nice 19)");
         pthread_mutex_lock(&lock);
         refilling = false;
         if (spare_netns < 0 && !stop)

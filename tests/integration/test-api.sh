@@ -319,8 +319,9 @@ case_netns_bind_mount() {
                 "$(stat -L -c %i "$f" 2>&1)"
         check "lo is up in it" grep -q "state UNKNOWN\|,UP" \
                 <<<"$(nsenter --net="$f" ip -o link show lo 2>&1)"
-        # The spare namespaces are made at SCHED_IDLE; no sandbox inherits that.
+        # The spare namespaces are made at nice 19; no sandbox inherits that.
         check "the sandbox runs SCHED_OTHER" grep -q SCHED_OTHER <<<"$(chrt -p "$pid" 2>&1)"
+        eq "  ... at nice 0" 0 "$(ps -o ni= -p "$pid" | tr -d ' ')"
         sb_shutdown nn
         check "netns unmounted and gone after shutdown" test ! -e "$f"
         sb_delete nn
