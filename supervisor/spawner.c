@@ -14,12 +14,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -80,13 +80,16 @@ static void netns_refill(void)
          * CPU here (setup_net), which must not be taken from the sandbox just started or
          * from the loop.  Not SCHED_IDLE: setup_net takes the rtnl lock, and a holder that
          * gets almost no CPU on a busy host would stall everyone else's network
-         * configuration.  This thread's nice only, and back to 0 before it spawns again (a
-         * child would inherit it). */
-        pid_t tid = gettid();
-        bool low = setpriority(PRIO_PROCESS, (id_t)tid, 19) == 0;
+         * configuration.  This thread's nice only, and back to what it was (the daemon's)
+         * before it spawns again: a child would inherit it. */
+        id_t tid = (id_t)gettid();
+        errno = 0;
+        int was = getpriority(PRIO_PROCESS, tid);
+        bool low = errno == 0 && was < 19 && setpriority(PRIO_PROCESS, tid, 19) == 0;
         fd = netns_new();
-        if (low && setpriority(PRIO_PROCESS, (id_t)tid, 0) < 0)
-                log_warning("spawner: back to nice 0: %m (sandboxes would inherit nice 19)");
+        if (low && setpriority(PRIO_PROCESS, tid, was) < 0)
+                log_warning("spawner: back to nice %d: %m (sandboxes would inherit nice 19)",
+                            was);
         pthread_mutex_lock(&lock);
         refilling = false;
         if (spare_netns < 0 && !stop)
