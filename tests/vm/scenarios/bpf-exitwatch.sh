@@ -9,7 +9,10 @@
 set -u
 t=test-bpf-exitwatch
 out=/tmp/$t.log
-timeout 360 "$BUILD/tests/unit/$t" --jobs 2 --verbose >"$out" 2>&1
+# One test at a time: once (session 3, 1 run in 6) the guest's two CPUs locked up for
+# minutes in two test processes running side by side (soft lockup, Debian 6.1 under qemu);
+# not diagnosed, not seen with the tests run one by one nor on the host.
+timeout 360 "$BUILD/tests/unit/$t" --jobs 1 --verbose >"$out" 2>&1
 rc=$?
 cat "$out"
 [ $rc -eq 0 ] || echo "FAIL: $t exited $rc"
