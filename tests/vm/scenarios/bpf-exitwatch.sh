@@ -11,7 +11,8 @@ t=test-bpf-exitwatch
 out=/tmp/$t.log
 # One test at a time: once (session 3, 1 run in 6) the guest's two CPUs locked up for
 # minutes in two test processes running side by side (soft lockup, Debian 6.1 under qemu);
-# not diagnosed, not seen with the tests run one by one nor on the host.
+# not diagnosed, never seen on the host; whether running them one by one avoids it is not
+# proven yet.
 timeout 360 "$BUILD/tests/unit/$t" --jobs 1 --verbose >"$out" 2>&1
 rc=$?
 cat "$out"
