@@ -94,8 +94,11 @@ struct iso_spawn_opts {
          * only for a config where iso_config_takes_netns_fd() is true (-EINVAL otherwise). */
         int netns_fd;
 };
-#define ISO_SPAWN_OPTS_INIT                                                                  \
-        ((struct iso_spawn_opts){.cgroup_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, \
+#define ISO_SPAWN_OPTS_INIT                       \
+        ((struct iso_spawn_opts){.cgroup_fd = -1, \
+                                 .stdin_fd = -1,  \
+                                 .stdout_fd = -1, \
+                                 .stderr_fd = -1, \
                                  .netns_fd = -1})
 
 /* Builds the sandbox: one clone3 with the spec's namespaces, CLONE_PIDFD and

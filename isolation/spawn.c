@@ -492,8 +492,7 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                 proc.args = (char **)o->args;
         struct clone_args ca = {
                 .flags = ((joins_user ? 0 : c->ns_new) & ~(o->netns_fd >= 0 ? CLONE_NEWNET : 0)) |
-                         CLONE_PIDFD |
-                         (o->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+                         CLONE_PIDFD | (o->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                 .exit_signal = SIGCHLD,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
         };

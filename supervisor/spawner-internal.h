@@ -45,8 +45,9 @@ struct sup_spawn_job {
         struct sup_spawn_job *next;
 };
 
-/* Starts the threads (one per CPU, up to 4) and watches the completion eventfd in the loop.  The caller has blocked the signals the loop takes (threads
- * inherit the mask; they also block every other one). */
+/* Starts the threads (one per CPU, up to 4) and watches the completion eventfd in the loop.  The
+ * caller has blocked the signals the loop takes (threads inherit the mask; they also block every
+ * other one). */
 int sup_spawner_init(struct sbx_error *err);
 /* Stops and joins the threads.  Call after sup_spawner_drain(). */
 void sup_spawner_done(void);
@@ -57,4 +58,3 @@ unsigned sup_spawner_in_flight(void);
 /* Blocks until every job submitted is finished and its done() has run (daemon shutdown:
  * a sandbox being spawned is finished and left running). */
 void sup_spawner_drain(void);
-

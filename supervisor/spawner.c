@@ -88,8 +88,7 @@ static void netns_refill(void)
         bool low = errno == 0 && was < 19 && setpriority(PRIO_PROCESS, tid, 19) == 0;
         fd = netns_new();
         if (low && setpriority(PRIO_PROCESS, tid, was) < 0)
-                log_warning("spawner: back to nice %d: %m (sandboxes would inherit nice 19)",
-                            was);
+                log_warning("spawner: back to nice %d: %m (sandboxes would inherit nice 19)", was);
         pthread_mutex_lock(&lock);
         refilling = false;
         if (spare_netns < 0 && !stop)
@@ -176,8 +175,9 @@ int sup_spawner_init(struct sbx_error *err)
                 return sbx_fail_errno(err, r, "epoll_ctl(spawner eventfd)");
         /* Signals are the loop's (signalfd): the threads block every one. */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned want = cpus < 1 ? 1 : cpus > SPAWNER_THREADS_MAX ? SPAWNER_THREADS_MAX
-                                                                   : (unsigned)cpus;
+        unsigned want = cpus < 1                     ? 1
+                        : cpus > SPAWNER_THREADS_MAX ? SPAWNER_THREADS_MAX
+                                                     : (unsigned)cpus;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         for (r = 0; n_threads < want && r == 0;) {

@@ -789,8 +789,8 @@ struct par_spawner {
         const struct iso_config *c;
         char *args[2];
         bool want_ok;
-        int right;         /* spawns that ended as they should */
-        char wrong[512];   /* the first one that did not */
+        int right;       /* spawns that ended as they should */
+        char wrong[512]; /* the first one that did not */
 };
 
 static void *par_spawner_main(void *arg)
