@@ -145,14 +145,23 @@ void sup_api_start(struct sup_request *r)
 /* Stop, Shutdown and Wait that arrive while the sandbox is starting wait for the Start to
  * finish, then run as if they had arrived just after it.  A daemon that is stopping
  * answers them 503 instead (sup_http_stop()). */
-static bool park_if_starting(struct sup_request *r,
-                             void (*on_wake)(struct sup_request *r, enum sup_wake why))
+static void on_parked(struct sup_request *r, enum sup_wake why)
+{
+        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
+                return;
+        sup_request_unwait(r);
+        if (!sup_loop_quitting())
+                r->parked(r);
+}
+
+static bool park_if_starting(struct sup_request *r, void (*handler)(struct sup_request *r))
 {
         struct sup_sandbox *sb = sup_controller_starting(r->ns, r->id);
 
         if (!sb)
                 return false;
-        sup_request_wait_on(r, sb, on_wake);
+        r->parked = handler;
+        sup_request_wait_on(r, sb, on_parked);
         sup_request_suspend(r);
         return true;
 }
@@ -177,15 +186,6 @@ static void on_stop_wake(struct sup_request *r, enum sup_wake why)
                 sup_reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "sandbox_id", r->id));
 }
 
-static void on_parked_stop(struct sup_request *r, enum sup_wake why)
-{
-        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
-                return;
-        sup_request_unwait(r);
-        if (!sup_loop_quitting())
-                sup_api_stop(r);
-}
-
 void sup_api_stop(struct sup_request *r)
 {
         struct sbx_error err = {0};
@@ -200,7 +200,7 @@ void sup_api_stop(struct sup_request *r)
         }
         if (sup_request_no_body(r) < 0 || need_record(r, NULL) < 0)
                 return;
-        if (park_if_starting(r, on_parked_stop))
+        if (park_if_starting(r, sup_api_stop))
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (!sb) {
@@ -230,22 +230,13 @@ static void on_shutdown_wake(struct sup_request *r, enum sup_wake why)
                                json_pack("{s:s,s:s}", "sandbox_id", r->id, "state", "created"));
 }
 
-static void on_parked_shutdown(struct sup_request *r, enum sup_wake why)
-{
-        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
-                return;
-        sup_request_unwait(r);
-        if (!sup_loop_quitting())
-                sup_api_shutdown(r);
-}
-
 void sup_api_shutdown(struct sup_request *r)
 {
         struct sup_sandbox *sb;
 
         if (sup_request_no_body(r) < 0 || need_record(r, NULL) < 0)
                 return;
-        if (park_if_starting(r, on_parked_shutdown))
+        if (park_if_starting(r, sup_api_shutdown))
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         if (sb && sup_controller_teardown(sb) == 0) {
@@ -265,20 +256,11 @@ static void on_wait_wake(struct sup_request *r, enum sup_wake why)
                 sup_reply_error(r, -EBUSY, "sandbox \"%s\" was shut down before it exited", r->id);
 }
 
-static void on_parked_wait(struct sup_request *r, enum sup_wake why)
-{
-        if (why != SUP_WAKE_STARTED) /* log bytes of the starting sandbox */
-                return;
-        sup_request_unwait(r);
-        if (!sup_loop_quitting())
-                sup_api_wait(r);
-}
-
 void sup_api_wait(struct sup_request *r)
 {
         struct sup_sandbox *sb;
 
-        if (sup_request_no_body(r) < 0 || park_if_starting(r, on_parked_wait))
+        if (sup_request_no_body(r) < 0 || park_if_starting(r, sup_api_wait))
                 return;
         sb = sup_sandbox_find(r->ns, r->id);
         /* A sandbox with runtime state has a record: no store lookup on this path. */

@@ -278,11 +278,11 @@ static void rm_netns(struct sup_sandbox *sb)
                 (void)unlinkat(sb->run_dirfd, "netns", 0);
 }
 
+/* The rest of RUN/NS/ID, at the end of a teardown (rm_netns() ran at its start). */
 static int rm_run_entry(struct sup_sandbox *sb)
 {
         _cleanup_close_ int nsfd = -EBADF;
 
-        rm_netns(sb);
         if (sb->run_dirfd >= 0) {
                 (void)unlinkat(sb->run_dirfd, "log", 0);
                 (void)unlinkat(sb->run_dirfd, "out", 0);

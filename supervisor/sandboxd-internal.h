@@ -120,6 +120,7 @@ struct sup_request {
         struct sup_sandbox *wsb;
         struct sup_request *wnext, *wprev;
         void (*on_wake)(struct sup_request *r, enum sup_wake why);
+        void (*parked)(struct sup_request *r); /* handler run again once a Start is finished */
         struct sup_watch hup_watch;
 
         /* Operation state. */
