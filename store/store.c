@@ -549,7 +549,10 @@ int store_dispatch(struct store *s)
         }
         pthread_mutex_lock(&s->qlock);
         s->dispatching = false;
-        pthread_cond_signal(&s->qcond);
+        /* The sync thread waits for the end of a dispatch only when writes are queued
+         * (batch_ready()); waking it for nothing costs a context switch on each side. */
+        if (s->q_head)
+                pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
         if (compact_done) {
                 pthread_join(s->compact_thread, NULL);

@@ -33,7 +33,8 @@ static void wait_once(struct store *s)
          * thread go on without waiting for the rest of those callbacks. */
         pthread_mutex_lock(&s->qlock);
         s->dispatching = false;
-        pthread_cond_signal(&s->qcond);
+        if (s->q_head)
+                pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
                 ;
