@@ -19,8 +19,10 @@ PROGRAMS += $(BUILD)/tests/integration/slowclient
 # bench/start: the lifecycle through the API against the clone3 floor, crun, runc, bwrap and
 # unshare, concurrency, exit → Wait latency, Status throughput, memory (docs/benchmarks.md).
 # It drives the daemon with sandboxctl's HTTP client (cli/http.c).
-$(BUILD)/bench/bin/start: bench/start/bench-start.c $(BUILD)/cli/http.o $(BUILD)/libcommon.a
+# It also builds the same sandbox with isolation/ in its own process, for the lower bound.
+$(BUILD)/bench/bin/start: bench/start/bench-start.c $(BUILD)/cli/http.o $(BUILD)/libisolation.a \
+		$(BUILD)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(BUILD)/cli/http.o $(BUILD)/libcommon.a $(SBX_LDFLAGS) \
-		-ljansson -lpthread -o $@
+	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(BUILD)/cli/http.o $(BUILD)/libisolation.a \
+		$(BUILD)/libcommon.a $(SBX_LDFLAGS) $(isolation_LIBS) -ljansson -lpthread -o $@
 BENCHES += $(BUILD)/bench/bin/start

@@ -278,7 +278,7 @@ struct start_op {
         int out_fd;              /* the write end of the output pipe, in job.opts */
         sup_start_done_t done;
         void *userdata;
-        uint64_t t0, t_spec, t_cg;
+        uint64_t t0, t_spec, t_cg, t_back; /* t_back: on_spawned() began */
         struct start_op *next;
 };
 
@@ -374,12 +374,14 @@ static int start_finish(struct start_op *op, struct sbx_error *err)
                 log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
         SUP_CRASH_POINT("start-statefile");
         log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
-                 "%llu, spawn %llu)",
+                 "%llu, to the spawner %llu, spawn %llu, back to the loop %llu)",
                  ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
                  (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
                  (unsigned long long)((op->t_spec - op->t0) / 1000),
                  (unsigned long long)((op->t_cg - op->t_spec) / 1000),
-                 (unsigned long long)(op->job.spawn_ns / 1000));
+                 (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000),
+                 (unsigned long long)(op->job.spawn_ns / 1000),
+                 (unsigned long long)((op->t_back - op->job.finished_at) / 1000));
         sup_issue7_on_sandbox_started(sb);
         return 0;
 }
@@ -393,6 +395,7 @@ static void on_spawned(struct sup_spawn_job *job)
         size_t n_parked = 0;
         int r;
 
+        op->t_back = sbx_now_monotonic_ns();
         for (struct start_op **p = &starting; *p; p = &(*p)->next)
                 if (*p == op) {
                         *p = op->next;

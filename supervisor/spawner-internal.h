@@ -40,6 +40,9 @@ struct sup_spawn_job {
         struct iso_process process;
         struct sbx_error err;
         uint64_t spawn_ns; /* time iso_spawn() took */
+        /* Monotonic times: submitted by the loop, taken by a spawner thread, finished (the
+         * loop's done() runs some time later: the two hand-offs of a Start). */
+        uint64_t submitted_at, taken_at, finished_at;
         /* Runs on the loop thread once the job is finished. */
         void (*done)(struct sup_spawn_job *job);
         struct sup_spawn_job *next;

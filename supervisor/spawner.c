@@ -116,6 +116,7 @@ static void *spawner_main(void *arg)
                         queue_tail = &queue;
                 pthread_mutex_unlock(&lock);
 
+                job->taken_at = sbx_now_monotonic_ns();
                 job->process = ISO_PROCESS_NULL;
                 job->netns_fd = job->opts.netns_fd = job->want_netns ? netns_take() : -EBADF;
                 t0 = sbx_now_monotonic_ns();
@@ -123,6 +124,7 @@ static void *spawner_main(void *arg)
                 job->spawn_ns = sbx_now_monotonic_ns() - t0;
 
                 pthread_mutex_lock(&lock);
+                job->finished_at = sbx_now_monotonic_ns();
                 job->next = NULL;
                 *finished_tail = job;
                 finished_tail = &job->next;
@@ -194,6 +196,7 @@ int sup_spawner_init(struct sbx_error *err)
 void sup_spawner_submit(struct sup_spawn_job *job)
 {
         job->next = NULL;
+        job->submitted_at = sbx_now_monotonic_ns();
         in_flight++;
         pthread_mutex_lock(&lock);
         *queue_tail = job;
