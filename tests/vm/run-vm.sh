@@ -10,7 +10,12 @@
 #               path on the host.
 # Environment:  BUILD (exported to the guest as an absolute path), VM_KERNEL (a
 #               bzImage; default: the one of Debian's linux-image-amd64), VM_CACHE
-#               (where vmlinux is cached; default $BUILD/vm), VM_VERBOSE=1 (kernel log).
+#               (where vmlinux is cached; default $BUILD/vm), VM_VERBOSE=1 (kernel log),
+#               VM_ACCEL (qemu's -accel; default tcg,thread=single: with one thread
+#               per vCPU, QEMU 7.2's TCG was seen executing an int3 that the guest had
+#               already patched away at an ftrace site — the entry of taskstats_exit,
+#               re-patched whenever the exit watcher's fentry or kprobe is attached or
+#               detached — and both vCPUs trapped on it forever: soft lockups).
 #
 # The guest: busybox, /proc, /sys, devtmpfs /dev, cgroup2 at /sys/fs/cgroup with
 # every controller enabled in the root's cgroup.subtree_control, /tmp on tmpfs,
@@ -206,7 +211,8 @@ append="console=ttyS0 rdinit=/init panic=-1 cgroup_no_v1=all systemd.unified_cgr
 
 set +e
 {
-        timeout --kill-after=5 "$timeout" qemu-system-x86_64 -accel tcg -m "$mem" -smp "$smp" \
+        timeout --kill-after=5 "$timeout" qemu-system-x86_64 -accel "${VM_ACCEL:-tcg,thread=single}" \
+                -m "$mem" -smp "$smp" \
                 -kernel "$kernel" -initrd "$work/initramfs.cpio" -append "$append" \
                 -nographic -no-reboot -monitor none -serial stdio -nodefaults -vga none \
                 -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>"$work/qemu.err"
