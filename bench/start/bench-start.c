@@ -449,6 +449,19 @@ static uint64_t run_durable_append(void)
         return MONO() - t0;
 }
 
+/* What the rows "the sandbox alone" … "a daemon that cost nothing" say, in words. */
+static void print_bound(double floor50, double sbx50, double alone50, double bound50)
+{
+        printf("\nThe sandbox itself (DESIGN.md §4: the default spec's mounts, `/dev`, masked "
+               "paths, capabilities, seccomp, and sandbox-init as PID 1) is %.2fx the floor; "
+               "a lifecycle adds five requests, two of them (create, delete) acknowledged only "
+               "once durable. So even a daemon whose own work cost nothing would be **%.2fx** "
+               "the floor on this host. sandboxd's own share is the rest, %.2f ms at p50 (its "
+               "cgroup, the netns bind mount, the output FIFO, state files, parsing, and its "
+               "threads' hand-offs).\n",
+               alone50 / floor50, bound50 / floor50, sbx50 - bound50);
+}
+
 /* ---- external anchors -------------------------------------------------------------------- */
 
 static int run_once(char *const *argv, bool show_stderr, uint64_t *ret)
@@ -945,16 +958,9 @@ int main(int argc, char **argv)
         printf("| a daemon that cost nothing: the sandbox alone + 5 round trips + 2 durable "
                "appends (sum of the p50s) | %.2f | | %.2f |\n",
                bound50, bound50 / floor50);
-        printf("\nThe sandbox itself (DESIGN.md §4: the default spec's mounts, `/dev`, masked "
-               "paths, capabilities, seccomp, and sandbox-init as PID 1) is %.2fx the floor; "
-               "a lifecycle adds five requests, two of them (create, delete) acknowledged only "
-               "once durable. So even a daemon whose own work cost nothing would be **%.2fx** "
-               "the floor on this host. sandboxd's own share is the rest, %.2f ms at p50 (its "
-               "cgroup, the netns bind mount, the output FIFO, state files, parsing, and its "
-               "threads' hand-offs).\n",
-               alone50 / floor50, bound50 / floor50, sbx50 - bound50);
         /* While iterating: BENCH_START_ONLY=lifecycle stops here. */
         if (getenv("BENCH_START_ONLY") && strcmp(getenv("BENCH_START_ONLY"), "lifecycle") == 0) {
+                print_bound(floor50, sbx50, alone50, bound50);
                 http_close(&c);
                 stop_daemon();
                 return 0;
@@ -1008,6 +1014,7 @@ int main(int argc, char **argv)
                         printf(" and %.1fx faster than `runc run`", p50[1] / sbx50);
                 printf(".\n");
         }
+        print_bound(floor50, sbx50, alone50, bound50);
 
         /* 3. Concurrency. */
         fprintf(stderr, "concurrent clients\n");
