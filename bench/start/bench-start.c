@@ -881,8 +881,9 @@ int main(int argc, char **argv)
                 return 0;
         }
 
-        /* 1. Lifecycle vs the floor, interleaved so both see the same machine state; then
-         * what the API's shape costs here: a round trip, a durable append. */
+        /* 1. Lifecycle vs the floor, interleaved with the sandbox alone so that all three see
+         * the same machine state; then what the API's shape costs here: a round trip, a
+         * durable append. */
         fprintf(stderr, "lifecycle and floor, %zu runs each\n", runs);
         durable_open();
         for (size_t i = 0; i < 10; i++) { /* warm-up */
@@ -928,7 +929,8 @@ int main(int argc, char **argv)
 
         printf("Per-sandbox lifecycle of `/bin/true` with the default spec, through the API "
                "(create → start → wait → shutdown → delete, one keep-alive connection), %zu runs "
-               "interleaved with the floor; anchors %zu runs each. The daemon's state in "
+               "interleaved with the floor and the sandbox alone; anchors %zu runs each. The "
+               "daemon's state in "
                "/var/tmp (ext4), its run directory on a tmpfs as /run is on a systemd host. "
                "Host: %ld CPUs, 1-min load average %s at the start.\n\n",
                runs, anchor_runs, sysconf(_SC_NPROCESSORS_ONLN), load_avg);
