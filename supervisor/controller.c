@@ -303,9 +303,8 @@ static int rm_run_entry(struct sup_sandbox *sb)
 static void teardown_maybe_finish(struct sup_sandbox *sb)
 {
         struct sbx_error err = {0};
-        int r;
-
         uint64_t t0, t_cg, t_run;
+        int r;
 
         if (!sb->exited || sb->pidfd >= 0)
                 return; /* not exited, or not reaped yet: its pidfd calls again */

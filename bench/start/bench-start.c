@@ -1078,6 +1078,7 @@ int main(int argc, char **argv)
         }
         http_close(&c);
         stop_daemon();
+        iso_config_free(true_config);
         json_decref(true_spec);
         json_decref(idle_spec);
         json_decref(default_spec);
