@@ -220,7 +220,7 @@ void sup_api_stop(struct sup_request *r)
                 return;
         }
         sup_request_wait_on(r, sb, on_stop_wake);
-        sup_request_suspend(r);
+        sup_request_park(r);
 }
 
 static void on_shutdown_wake(struct sup_request *r, enum sup_wake why)
@@ -241,7 +241,7 @@ void sup_api_shutdown(struct sup_request *r)
         sb = sup_sandbox_find(r->ns, r->id);
         if (sb && sup_controller_teardown(sb) == 0) {
                 sup_request_wait_on(r, sb, on_shutdown_wake);
-                sup_request_suspend(r);
+                sup_request_park(r);
                 return;
         }
         sup_reply_json(r, MHD_HTTP_OK,
@@ -274,7 +274,7 @@ void sup_api_wait(struct sup_request *r)
                 return;
         }
         sup_request_wait_on(r, sb, on_wait_wake);
-        sup_request_suspend(r);
+        sup_request_park(r);
 }
 
 /* ---- status, metrics --------------------------------------------------------------------- */
@@ -477,7 +477,7 @@ static bool log_more(struct sup_request *r)
                 return false;
         /* Nothing new yet: sleep until the log grows. */
         sup_request_wait_on(r, sb, on_log_wake);
-        sup_request_suspend(r);
+        sup_request_park(r);
         return true;
 }
 

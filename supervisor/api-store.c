@@ -287,7 +287,7 @@ void sup_api_delete(struct sup_request *r)
         if (sb && sup_controller_teardown(sb) == 0) {
                 /* Leftovers of the exited sandbox go first, then the record. */
                 sup_request_wait_on(r, sb, on_delete_teardown);
-                sup_request_suspend(r);
+                sup_request_park(r);
                 return;
         }
         delete_record(r);

@@ -309,7 +309,7 @@ void sup_api_task_wait(struct sup_request *r)
         free(r->op);
         r->op = w;
         sup_request_wait_on(r, sb, task_wait_wake);
-        sup_request_suspend(r);
+        sup_request_park(r);
 }
 
 /* "TERM", "SIGTERM", "15". */
@@ -416,7 +416,7 @@ static bool task_log_more(struct sup_request *r)
                 return false;
         /* Nothing new yet: sleep until the task writes or exits. */
         sup_request_wait_on(r, sb, on_task_log_wake);
-        sup_request_suspend(r);
+        sup_request_park(r);
         return true;
 }
 

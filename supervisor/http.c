@@ -7,8 +7,10 @@
  *    a request, every reply carries "Connection: close".  So the first call only
  *    allocates the request context; work starts on a later call.
  *  - A suspended connection is not polled: a client that hangs up during a long
- *    poll is not noticed.  We watch the connection fd ourselves for EPOLLRDHUP
- *    while suspended, and resume (then drop) the request when it fires.
+ *    poll is not noticed.  For long polls (sup_request_park()) we watch the
+ *    connection fd ourselves for EPOLLRDHUP, and resume (then drop) the request
+ *    when it fires.  Short suspensions (a store write, a spawn) skip the two
+ *    epoll_ctl calls: the hang-up shows when the answer is written.
  *  - MHD_stop_daemon() with suspended connections leaks or crashes: every
  *    suspended request is resumed first (sup_http_stop()).
  */
@@ -242,15 +244,21 @@ static void on_hangup(struct sup_watch *w, uint32_t events)
 
 void sup_request_suspend(struct sup_request *r)
 {
-        const union MHD_ConnectionInfo *ci;
-
         if (r->suspended)
                 return;
         MHD_suspend_connection(r->conn);
         r->suspended = true;
+}
+
+void sup_request_park(struct sup_request *r)
+{
+        const union MHD_ConnectionInfo *ci;
+
+        sup_request_suspend(r);
+        if (r->hup_watch.fd >= 0)
+                return;
         ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         r->hup_watch.cb = on_hangup;
-        r->hup_watch.fd = -EBADF;
         /* Only hang-ups: the client may already have pipelined its next request. */
         if (ci && sup_loop_add(ci->connect_fd, EPOLLRDHUP, &r->hup_watch) < 0)
                 r->hup_watch.fd = -EBADF;

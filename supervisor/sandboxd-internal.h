@@ -149,11 +149,17 @@ void sup_reply_sbx_error(struct sup_request *r, const struct sbx_error *err);
 void sup_reply_response(struct sup_request *r, unsigned status, struct MHD_Response *resp);
 /* Answers 200 with the log file fd (taken): all of it as it is now, or with more set, a
  * stream that calls more() whenever it has sent everything there is.  more() returns false
- * to end the stream, or parks the request (sup_request_wait_on + sup_request_suspend) until
+ * to end the stream, or parks the request (sup_request_wait_on + sup_request_park) until
  * the log grows and returns true. */
 void sup_reply_log(struct sup_request *r, int fd, bool (*more)(struct sup_request *r));
-/* Marks the request as answered later; the handler returns without replying. */
+/* Marks the request as answered later; the handler returns without replying.  For work the
+ * daemon finishes by itself (a store write, a spawn): a client that hangs up meanwhile is
+ * seen when the answer is written. */
 void sup_request_suspend(struct sup_request *r);
+/* The same for a long poll (Wait, Stop, a teardown, a log stream), which may last as long as
+ * the sandbox: the connection is also watched for the client's hang-up, which resumes the
+ * request with r->aborted set, so that a gone client does not hold it until then. */
+void sup_request_park(struct sup_request *r);
 /* For streamed responses: stop polling the connection until sup_request_resume(). */
 void sup_request_resume(struct sup_request *r);
 
