@@ -332,8 +332,9 @@ static int submit(struct store *s, struct op *o, struct sbx_error *err)
         *s->q_tail = o;
         s->q_tail = &o->next;
         s->q_len++;
-        pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
+        /* After the unlock: the woken thread does not find the lock still held. */
+        pthread_cond_signal(&s->qcond);
         return 0;
 }
 
@@ -509,6 +510,7 @@ int store_dispatch(struct store *s)
 {
         uint64_t v;
         int n = 0;
+        bool wake;
         (void)!read(s->event_fd, &v, sizeof(v));
 
         pthread_mutex_lock(&s->qlock);
@@ -551,9 +553,10 @@ int store_dispatch(struct store *s)
         s->dispatching = false;
         /* The sync thread waits for the end of a dispatch only when writes are queued
          * (batch_ready()); waking it for nothing costs a context switch on each side. */
-        if (s->q_head)
-                pthread_cond_signal(&s->qcond);
+        wake = s->q_head != NULL;
         pthread_mutex_unlock(&s->qlock);
+        if (wake)
+                pthread_cond_signal(&s->qcond);
         if (compact_done) {
                 pthread_join(s->compact_thread, NULL);
                 s->compacting = false;

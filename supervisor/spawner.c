@@ -201,8 +201,9 @@ void sup_spawner_submit(struct sup_spawn_job *job)
         pthread_mutex_lock(&lock);
         *queue_tail = job;
         queue_tail = &job->next;
-        pthread_cond_signal(&cond);
         pthread_mutex_unlock(&lock);
+        /* After the unlock: the woken spawner does not find the lock still held. */
+        pthread_cond_signal(&cond);
 }
 
 unsigned sup_spawner_in_flight(void)
