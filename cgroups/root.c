@@ -439,7 +439,11 @@ void cg_controller_missing_reason(const struct cg_root *r, int ctrl, char *buf, 
 int cg_enable_controllers(int dirfd, const char *what, unsigned mask, struct sbx_error *err)
 {
         unsigned have = 0;
-        int k = cg_read_controllers(dirfd, "cgroup.subtree_control", &have);
+        int k;
+
+        if (!mask)
+                return 0; /* nothing to enable: no need to read what is */
+        k = cg_read_controllers(dirfd, "cgroup.subtree_control", &have);
         if (k < 0)
                 return sbx_fail_errno(err, k, "reading %s/cgroup.subtree_control", what);
         for (int c = 0; c < _CG_CTRL_MAX; c++) {

@@ -536,36 +536,35 @@ int cg_sandbox_remove(struct cg_sandbox *sb, struct sbx_error *err)
 
         if (sb->fd < 0)
                 return 0; /* removed already */
-        k = cg_sandbox_populated(sb);
-        if (k < 0)
-                return sbx_fail_errno(err, k, "reading %s/cgroup.events", sb->path);
-        if (k > 0)
-                return sbx_fail(err, -EBUSY, "sandbox cgroup %s still holds processes", sb->path);
-
         snprintf(p, sizeof(p), "sandboxes/%s", sb->ns);
         _cleanup_close_ int nsfd = openat(sb->root->fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (nsfd < 0)
-                return errno == ENOENT ? 0 : sbx_fail_errno(err, -errno, "opening %s", p);
-        /* Close our own fds first: an open directory fd does not keep a cgroup from
-         * being removed, but there is no use for them afterwards. */
+        if (nsfd < 0 && errno != ENOENT)
+                return sbx_fail_errno(err, -errno, "opening %s", p);
+        if (nsfd >= 0) {
+                /* The usual shape first, <id>/init in <id>: two rmdirs and no listing of
+                 * cgroupfs directories.  Anything else below <id> (task cgroups): the whole
+                 * tree.  The kernel refuses (EBUSY) while a process is left: no need to read
+                 * cgroup.events first.  Our own fds do not keep a cgroup from being removed;
+                 * they stay open until it is, so that a failed removal can be tried again. */
+                char init[CG_NAME_MAX + 8];
+                snprintf(init, sizeof(init), "%s/init", sb->id);
+                if ((unlinkat(nsfd, init, AT_REMOVEDIR) == 0 || errno == ENOENT) &&
+                    (unlinkat(nsfd, sb->id, AT_REMOVEDIR) == 0 || errno == ENOENT))
+                        k = 0;
+                else
+                        k = rmdir_tree(nsfd, sb->id);
+                if (k == -EBUSY)
+                        return sbx_fail(err, -EBUSY, "sandbox cgroup %s still holds processes",
+                                        sb->path);
+                if (k < 0)
+                        return sbx_fail_errno(err, k, "removing %s", sb->path);
+        }
         sb->init_fd = safe_close(sb->init_fd);
         sb->events_fd = safe_close(sb->events_fd);
         sb->fd = safe_close(sb->fd);
-        /* The usual shape first, <id>/init in <id>: two rmdirs and no listing of cgroupfs
-         * directories.  Anything else below <id> (task cgroups): the whole tree. */
-        char init[CG_NAME_MAX + 8];
-        snprintf(init, sizeof(init), "%s/init", sb->id);
-        if ((unlinkat(nsfd, init, AT_REMOVEDIR) == 0 || errno == ENOENT) &&
-            (unlinkat(nsfd, sb->id, AT_REMOVEDIR) == 0 || errno == ENOENT))
-                k = 0;
-        else
-                k = rmdir_tree(nsfd, sb->id);
-        if (k == -EBUSY)
-                return sbx_fail(err, -EBUSY, "sandbox cgroup %s still holds processes", sb->path);
-        if (k < 0)
-                return sbx_fail_errno(err, k, "removing %s", sb->path);
         /* The namespace directory goes when it is empty (ENOTEMPTY/EBUSY: others live
          * there). */
-        (void)unlinkat(sb->root->fd, p, AT_REMOVEDIR);
+        if (nsfd >= 0)
+                (void)unlinkat(sb->root->fd, p, AT_REMOVEDIR);
         return 0;
 }

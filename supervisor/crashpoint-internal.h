@@ -13,7 +13,7 @@
  *   start-cgroup           the sandbox's cgroup exists, nothing spawned yet
  *   start-spawned          the init runs, no netns bind mount and no state file yet
  *   start-statefile        the state file says running, the client has no answer yet
- *   shutdown-killed        cgroup.kill written, the cgroup not yet empty
+ *   shutdown-killed        cgroup.kill written (or the cgroup found empty), nothing removed
  *   shutdown-cgroup-gone   the cgroup removed, the /run entry (state file, netns mount) not
  *   shutdown-run-gone      everything removed, the client has no answer yet
  *   delete-durable         the record is gone from the store, the client has no answer yet

@@ -71,10 +71,10 @@ int sup_statefile_write(const struct sup_sandbox *sb)
         if (fd < 0)
                 return -errno;
         r = sbx_write_all(fd, text, (size_t)n);
-        if (r < 0)
-                return r;
         fd = safe_close(fd);
-        if (renameat(sb->run_dirfd, "state.tmp", sb->run_dirfd, "state") < 0)
-                return -errno;
-        return 0;
+        if (r == 0 && renameat(sb->run_dirfd, "state.tmp", sb->run_dirfd, "state") < 0)
+                r = -errno;
+        if (r < 0) /* the old state stays; no state.tmp is left for the teardown */
+                (void)unlinkat(sb->run_dirfd, "state.tmp", 0);
+        return r;
 }
