@@ -271,6 +271,9 @@ static void warn(struct sup_sandbox *sb, const char *w)
 /* ---- start ------------------------------------------------------------------------------- */
 
 /* A Start in flight.  job is the spawner's until job.done runs; sb is outside the table. */
+/* Exit watcher events of a sandbox whose Start has not come back yet, kept for it. */
+#define START_EARLY_EVENTS_MAX 4
+
 struct start_op {
         struct sup_spawn_job job;
         struct sup_sandbox *sb;
@@ -279,6 +282,8 @@ struct start_op {
         sup_start_done_t done;
         void *userdata;
         uint64_t t0, t_spec, t_cg, t_back; /* t_back: on_spawned() began */
+        struct exitwatch_event early[START_EARLY_EVENTS_MAX];
+        unsigned n_early;
         struct start_op *next;
 };
 
@@ -290,6 +295,17 @@ struct sup_sandbox *sup_controller_starting(const char *ns, const char *id)
                 if (strcmp(op->sb->id, id) == 0 && strcmp(op->sb->ns, ns) == 0)
                         return op->sb;
         return NULL;
+}
+
+bool sup_controller_start_early_event(const struct exitwatch_event *ev)
+{
+        for (struct start_op *op = starting; op; op = op->next)
+                if (op->sb->cgroup_id == ev->watched_id) {
+                        if (op->n_early < START_EARLY_EVENTS_MAX)
+                                op->early[op->n_early++] = *ev;
+                        return true;
+                }
+        return false;
 }
 
 void sup_controller_start_forget(void *userdata)
@@ -417,6 +433,10 @@ static void on_spawned(struct sup_spawn_job *job)
         spec_unpin(op->spec);
         if (op->done)
                 op->done(op->userdata, r < 0 ? NULL : sb, r < 0 ? &err : NULL);
+        /* A short-lived sandbox may have exited while the spawner thread waited for a CPU:
+         * its exit came from the exit watcher before the sandbox was in the table. */
+        for (unsigned i = 0; r == 0 && i < op->n_early; i++)
+                sup_controller_exit_event(sb, &op->early[i]);
         /* Then the parked requests, as if they had arrived now. */
         for (size_t i = 0; i < n_parked; i++)
                 parked[i]->on_wake(parked[i], SUP_WAKE_STARTED);

@@ -156,8 +156,15 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
 
         sup_exit_on_watcher_event(ev);
         sb = sup_sandbox_find_cgroup(ev->watched_id);
-        if (!sb)
-                return 0;
+        if (sb)
+                sup_controller_exit_event(sb, ev);
+        else
+                (void)sup_controller_start_early_event(ev);
+        return 0;
+}
+
+void sup_controller_exit_event(struct sup_sandbox *sb, const struct exitwatch_event *ev)
+{
         if (ev->type == EXITWATCH_EVENT_EXIT) {
                 /* Answer Wait at the sandbox's exit itself, not after its pidfd.  When the
                  * spec has a process, sandbox-init's first child (pid 2 of the sandbox's new
@@ -179,7 +186,7 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
                                                        1000));
                         sandbox_exited(sb, sup_wait_status_to_shell(ev->exit_status));
                 }
-                return 0;
+                return;
         }
         sb->oom_killed = true;
         sb->oom_kills++;
@@ -187,7 +194,6 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
                     sb->id, (int)ev->tgid, ev->comm, (unsigned long long)ev->oom.anon_rss_kb);
         (void)sup_statefile_write(sb);
         sup_issue7_on_oom(sb, ev);
-        return 0;
 }
 
 static void on_exitwatch(struct sup_watch *w, uint32_t events)

@@ -186,6 +186,32 @@ case_wait_on_exit() {
         sb_delete we
 }
 
+# /bin/true exits within a millisecond or two of its exec, often before the spawner thread
+# has handed the Start back to the loop: the exit watcher's event then arrives while the
+# sandbox is not in the daemon's table yet.  It is kept and applied when the Start comes
+# back, so Wait answers from the process's own exit, never only once the init's namespaces
+# are torn down (the debug log says which sign answered).
+case_exit_during_start() {
+        local i seen=0 n=20 watcher
+        api GET /v1/version
+        watcher=$(jf .exit_watcher)
+        if [ "$watcher" != bpf ]; then
+                echo "  skip: no exit watcher here ($(jf '.exit_watcher_reason // ""'))"
+                return 0
+        fi
+        for i in $(seq 1 $n); do
+                sb_create "ed$i" "$(args_json /bin/true)"
+                sb_start "ed$i"
+                api GET "/v1/sandboxes/ed$i/wait"
+                [ "$(jf .exit_status)" = 0 ] || fail "ed$i: wait answered $(jf .exit_status)"
+                sb_shutdown "ed$i"
+                sb_delete "ed$i"
+                grep -q "sandbox default/ed$i: exit of its process .* from the exit watcher" \
+                        "$D_LOG" && seen=$((seen + 1))
+        done
+        eq "every Wait answered from the process's exit event" $n "$seen"
+}
+
 case_wait_20_waiters() {
         sb_create w20 "$(args_json /bin/sh -c 'read x </dev/null; sleep 1; exit 5')"
         sb_start w20
@@ -651,6 +677,7 @@ tcase run_rm
 tcase run_interrupted
 tcase logs
 tcase wait_on_exit
+tcase exit_during_start
 tcase wait_20_waiters
 tcase stop_escalates
 tcase shutdown_twice
