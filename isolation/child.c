@@ -606,11 +606,22 @@ static void reset_signals(void)
                                       sizeof(uint64_t));
 }
 
+/* Tells whoever reads iso_spawn_opts.started_fd that the sandbox is started (its process
+ * executed; only sandbox-init's own exec is left).  True when that record went out. */
+static bool announce_started(const struct iso_child_ctx *ctx)
+{
+        /* After the seccomp filter: iso_spawn() asks only when it lets write(2) through. */
+        return ctx->started_fd >= 0 && write(ctx->started_fd, &ctx->started_token,
+                                             sizeof(ctx->started_token)) ==
+                                               (ssize_t)sizeof(ctx->started_token);
+}
+
 _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc *proc,
                               const struct iso_child_ctx *ctx)
 {
         char pidbuf[16], *init_argv[3] = {(char *)"sandbox-init", NULL, NULL};
         pid_t process = 0;
+        bool announced;
         sigset_t keep;
         int init_fd, e;
 
@@ -673,6 +684,7 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
                 init_argv[1] = format_pid(pidbuf, process);
         }
         report(ISO_STEP_INIT_STARTED, 0, 0);
+        announced = announce_started(ctx);
         syscall(SYS_execveat, init_fd, "", init_argv, proc->env, AT_EMPTY_PATH);
         e = errno;
         if (process > 0) { /* not left running without its init */
@@ -680,5 +692,7 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
                 while (waitpid(process, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
+        if (announced)
+                _exit(127); /* the sandbox counts as started: it exits (iso_spawn_opts) */
         fail(ISO_STEP_EXEC_INIT, 0, e);
 }

@@ -81,6 +81,7 @@ struct iso_config {
         size_t n_sysctls;
         struct sock_filter *filter; /* compiled seccomp program, or NULL for none */
         size_t filter_len;
+        bool filter_allows_write; /* write(2) passes it: the child may announce its exec */
 };
 
 struct iso_task_config {
@@ -99,6 +100,8 @@ struct iso_child_ctx {
         bool userns;                     /* in a new or joined user namespace */
         uint64_t ns_late;                /* CLONE_NEW* to create after the joins (joined userns) */
         int netns_fd;                    /* -1, or a network namespace to enter (not create) */
+        int started_fd;                  /* -1, or where to announce the exec (iso_spawn_opts) */
+        uint64_t started_token;
         bool task;      /* joining a running sandbox: no mounts, no new namespaces */
         int task_pidfd; /* the sandbox init's pidfd (tasks) */
         int task_join;  /* CLONE_NEW* flags to setns() through it (tasks) */
@@ -143,6 +146,9 @@ int iso_caps_parse(const json_t *caps, const char *path, struct iso_caps *ret,
                    struct sbx_error *err);
 uint64_t iso_caps_default_mask(void);
 
+/* spec-seccomp.c: whether write(2) passes linux.seccomp (the default profile when NULL)
+ * unconditionally */
+bool iso_seccomp_allows_write(const json_t *seccomp);
 /* spec-seccomp.c: compiles linux.seccomp (or the default profile when spec is NULL) */
 int iso_seccomp_compile(const json_t *seccomp, struct sock_filter **ret_filter, size_t *ret_len,
                         struct sbx_error *err);

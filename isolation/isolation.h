@@ -93,13 +93,27 @@ struct iso_spawn_opts {
          * namespace from iso_netns_new() the child enters instead (its lo is already up);
          * only for a config where iso_config_takes_netns_fd() is true (-EINVAL otherwise). */
         int netns_fd;
+        /* -1, or the write end of a pipe (O_CLOEXEC|O_NONBLOCK) to which the child writes
+         * started_token (8 bytes, one atomic write) once every step has succeeded and the
+         * spec's process has been executed, right before it executes sandbox-init: the
+         * sandbox is started.  started->pid and started->pidfd are written by the kernel
+         * in the clone (CLONE_PARENT_SETTID, CLONE_PIDFD) and can be read by whoever reads
+         * the token, before iso_spawn() has returned; they are the pid and pidfd
+         * iso_spawn() then returns.  If executing sandbox-init fails after the token went
+         * out, iso_spawn() still succeeds and the init exits at once with status 127.
+         * Ignored (no token ever) with a joined user namespace, or when the spec's seccomp
+         * filter might not let the write through. */
+        int started_fd;
+        uint64_t started_token;
+        struct iso_process *started;
 };
-#define ISO_SPAWN_OPTS_INIT                       \
-        ((struct iso_spawn_opts){.cgroup_fd = -1, \
-                                 .stdin_fd = -1,  \
-                                 .stdout_fd = -1, \
-                                 .stderr_fd = -1, \
-                                 .netns_fd = -1})
+#define ISO_SPAWN_OPTS_INIT                        \
+        ((struct iso_spawn_opts){.cgroup_fd = -1,  \
+                                 .stdin_fd = -1,   \
+                                 .stdout_fd = -1,  \
+                                 .stderr_fd = -1,  \
+                                 .netns_fd = -1,   \
+                                 .started_fd = -1})
 
 /* Builds the sandbox: one clone3 with the spec's namespaces, CLONE_PIDFD and
  * CLONE_INTO_CGROUP; user namespace maps written from here; the child sets up

@@ -393,9 +393,11 @@ static int run_child(const struct iso_config *c, const struct iso_proc *proc,
         struct iso_child_report rep = {};
         const struct child_run run = {.c = c, .proc = proc, .ctx = ctx};
         int pidfd = -EBADF, sibling = -EBADF, r = 0;
+        /* Where the kernel writes the pidfd: the caller's (an announced spawn) or ours. */
+        int *pidfd_at = ca->pidfd ? (int *)(uintptr_t)ca->pidfd : &pidfd;
         pid_t pid;
 
-        ca->pidfd = (uint64_t)(uintptr_t)&pidfd;
+        ca->pidfd = (uint64_t)(uintptr_t)pidfd_at;
         ca->flags |= CLONE_CLEAR_SIGHAND; /* the child resets the ignored ones */
         if (vm) {
                 ctx->sync_fd = -1;
@@ -411,6 +413,7 @@ static int run_child(const struct iso_config *c, const struct iso_proc *proc,
         *ret_pid = pid;
         if (pid < 0)
                 return sbx_fail_errno(err, -errno, "clone3");
+        pidfd = *pidfd_at;
         if (!vm) {
                 f->sp[1] = safe_close(f->sp[1]);
                 if (c->ns_new & CLONE_NEWUSER && !ctx->ns_late) {
@@ -486,6 +489,7 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                 /* After joining a user namespace, the new ones are created inside it. */
                 .ns_late = joins_user ? c->ns_new : 0,
                 .netns_fd = o->netns_fd,
+                .started_fd = -1,
         };
         struct iso_proc proc = c->proc;
         if (o->args)
@@ -496,6 +500,16 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                 .exit_signal = SIGCHLD,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
         };
+        if (o->started_fd >= 0 && o->started && !joins_user && c->filter_allows_write) {
+                /* The pid and pidfd land where the reader of the announcement finds them,
+                 * written by the kernel before the child runs. */
+                ctx.started_fd = o->started_fd;
+                ctx.started_token = o->started_token;
+                *o->started = ISO_PROCESS_NULL;
+                ca.flags |= CLONE_PARENT_SETTID;
+                ca.parent_tid = (uint64_t)(uintptr_t)&o->started->pid;
+                ca.pidfd = (uint64_t)(uintptr_t)&o->started->pidfd;
+        }
 
         /* A pid namespace given by path is entered by children only: switch our
          * pid_for_children to it for this one clone3, and back. */
@@ -558,6 +572,7 @@ int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_conf
          * (setns(2) with a pidfd: Linux 5.8); nothing is created or mounted. */
         struct iso_child_ctx ctx = {
                 .init_fd = -1,
+                .started_fd = -1,
                 .stdio = {f.io[0], f.io[1], f.io[2]},
                 .join_fds = f.joins,
                 .last_cap = last_cap(),

@@ -263,6 +263,42 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **ret, size_t *ret
         return 0;
 }
 
+/* Whether a filter compiled from sc lets write(2) through whatever its arguments: the
+ * default profile does; a spec's does when no rule names write with another action or with
+ * argument conditions, and either a rule or the default action allows it.  Conservative:
+ * anything unclear says no. */
+bool iso_seccomp_allows_write(const json_t *sc)
+{
+        const json_t *rules, *rule, *name;
+        uint32_t action;
+        bool allowed;
+        size_t i, k;
+
+        if (!sc)
+                return true;
+        if (parse_action(json_string_value(json_object_get(sc, "defaultAction")), 0, &action) < 0)
+                return false;
+        allowed = action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG;
+        rules = json_object_get(sc, "syscalls");
+        json_array_foreach (rules, i, rule) {
+                const json_t *args = json_object_get(rule, "args");
+                bool names_write = false;
+
+                json_array_foreach (json_object_get(rule, "names"), k, name)
+                        if (json_is_string(name) && strcmp(json_string_value(name), "write") == 0)
+                                names_write = true;
+                if (!names_write)
+                        continue;
+                if (parse_action(json_string_value(json_object_get(rule, "action")), 0, &action) <
+                            0 ||
+                    (action != SCMP_ACT_ALLOW && action != SCMP_ACT_LOG) ||
+                    (args && !json_is_null(args) && json_array_size(args) > 0))
+                        return false;
+                allowed = true;
+        }
+        return allowed;
+}
+
 int iso_seccomp_compile(const json_t *sc, struct sock_filter **ret_filter, size_t *ret_len,
                         struct sbx_error *err)
 {

@@ -479,10 +479,13 @@ static int parse_linux(const json_t *lx, struct iso_config *c, struct sbx_error 
                 return r;
 
         v = json_object_get(lx, "seccomp");
-        if (v && json_is_null(v))
+        if (v && json_is_null(v)) {
+                c->filter_allows_write = true;
                 return 0; /* explicit null: no filter at all */
+        }
         if (v && !json_is_object(v))
                 return iso_json_path_error(err, "linux.seccomp", "must be an object");
+        c->filter_allows_write = iso_seccomp_allows_write(v);
         return iso_seccomp_compile(v, &c->filter, &c->filter_len, err);
 }
 

@@ -284,6 +284,7 @@ struct start_op {
         uint64_t t0, t_spec, t_cg, t_back; /* t_back: on_spawned() began */
         struct exitwatch_event early[START_EARLY_EVENTS_MAX];
         unsigned n_early;
+        bool completed; /* the second half ran (start_complete()) */
         struct start_op *next;
 };
 
@@ -341,11 +342,11 @@ static void start_undo(struct sup_sandbox *sb, const struct sbx_error *err)
 
 /* The steps after the spawn, on the loop: 0 with sb in the table, or <0 with err (sb and
  * everything undone). */
-static int start_finish(struct start_op *op, struct sbx_error *err)
+static int start_finish(struct start_op *op, int r, const struct iso_process *process,
+                        struct sbx_error *err)
 {
         struct sup_sandbox *sb = op->sb;
         const char *ns = sb->ns, *id = sb->id;
-        int r = op->job.result;
 
         _cleanup_close_ int netns_fd = TAKE_FD(op->job.netns_fd);
 
@@ -362,8 +363,8 @@ static int start_finish(struct start_op *op, struct sbx_error *err)
                 return r;
         }
         sup_sandbox_attach(sb);
-        sb->pid = op->job.process.pid;
-        sb->pidfd = op->job.process.pidfd;
+        sb->pid = process->pid;
+        sb->pidfd = process->pidfd;
         sb->main_is_first_child = iso_config_has_process(op->spec->config) &&
                                   (iso_config_namespaces(op->spec->config) & CLONE_NEWPID);
         SUP_CRASH_POINT("start-spawned");
@@ -389,28 +390,41 @@ static int start_finish(struct start_op *op, struct sbx_error *err)
         if (r < 0)
                 log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
         SUP_CRASH_POINT("start-statefile");
-        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
-                 "%llu, to the spawner %llu, spawn %llu, back to the loop %llu)",
-                 ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
-                 (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
-                 (unsigned long long)((op->t_spec - op->t0) / 1000),
-                 (unsigned long long)((op->t_cg - op->t_spec) / 1000),
-                 (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000),
-                 (unsigned long long)(op->job.spawn_ns / 1000),
-                 (unsigned long long)((op->t_back - op->job.finished_at) / 1000));
+        if (process == &op->job.early) /* announced: the spawner thread is not back yet */
+                log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, "
+                         "cgroup %llu, to the spawner %llu, spawn to its exec %llu)",
+                         ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
+                         (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
+                         (unsigned long long)((op->t_spec - op->t0) / 1000),
+                         (unsigned long long)((op->t_cg - op->t_spec) / 1000),
+                         (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000),
+                         (unsigned long long)((op->t_back - op->job.taken_at) / 1000));
+        else
+                log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, "
+                         "cgroup %llu, to the spawner %llu, spawn %llu, back to the loop %llu)",
+                         ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
+                         (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
+                         (unsigned long long)((op->t_spec - op->t0) / 1000),
+                         (unsigned long long)((op->t_cg - op->t_spec) / 1000),
+                         (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000),
+                         (unsigned long long)(op->job.spawn_ns / 1000),
+                         (unsigned long long)((op->t_back - op->job.finished_at) / 1000));
         sup_issue7_on_sandbox_started(sb);
         return 0;
 }
 
-static void on_spawned(struct sup_spawn_job *job)
+/* The Start's second half, on the loop, once: when the child announces that it executes
+ * sandbox-init (on_exec_announced) or, when it could not, when the spawner thread is back
+ * (on_spawned). */
+static void start_complete(struct start_op *op, int result, const struct iso_process *process)
 {
-        struct start_op *op = (struct start_op *)job;
         struct sup_sandbox *sb = op->sb;
         struct sbx_error err = {0};
         struct sup_request **parked = NULL;
         size_t n_parked = 0;
         int r;
 
+        op->completed = true;
         op->t_back = sbx_now_monotonic_ns();
         for (struct start_op **p = &starting; *p; p = &(*p)->next)
                 if (*p == op) {
@@ -429,8 +443,7 @@ static void on_spawned(struct sup_spawn_job *job)
                 }
         }
 
-        r = start_finish(op, &err);
-        spec_unpin(op->spec);
+        r = start_finish(op, result, process, &err);
         if (op->done)
                 op->done(op->userdata, r < 0 ? NULL : sb, r < 0 ? &err : NULL);
         /* A short-lived sandbox may have exited while the spawner thread waited for a CPU:
@@ -441,6 +454,28 @@ static void on_spawned(struct sup_spawn_job *job)
         for (size_t i = 0; i < n_parked; i++)
                 parked[i]->on_wake(parked[i], SUP_WAKE_STARTED);
         free(parked);
+}
+
+static void on_exec_announced(struct sup_spawn_job *job)
+{
+        start_complete((struct start_op *)job, 0, &job->early);
+}
+
+static void on_spawned(struct sup_spawn_job *job)
+{
+        struct start_op *op = (struct start_op *)job;
+
+        if (!op->completed)
+                start_complete(op, job->result, &job->process);
+        else if (job->result < 0)
+                /* Not expected: after the announcement the child only executes sandbox-init,
+                 * and a failure there ends the init with 127, which iso_spawn() does not
+                 * report (isolation.h). */
+                log_warning("spawner: %s (after the sandbox's start was announced)",
+                            job->err.message);
+        /* Only now: until the spawner thread was back, the child could still read the
+         * spec's config (sandbox-init's argv and environment). */
+        spec_unpin(op->spec);
         free(op);
 }
 
@@ -534,6 +569,7 @@ int sup_controller_start(const char *ns, const char *id, sup_start_done_t done, 
         op->job.opts.cgroup_fd = cg_sandbox_init_fd(sb->cg);
         op->job.opts.stdout_fd = op->job.opts.stderr_fd = op->out_fd;
         op->job.done = on_spawned;
+        op->job.started = on_exec_announced;
         op->next = starting;
         starting = op;
         sup_spawner_submit(&op->job);

@@ -14,6 +14,14 @@
  * runs in the daemon's memory, on the spawner thread's stack, concurrently with the loop.
  * Nothing else is shared: no daemon state is locked.
  *
+ * A job may also ask to hear of the sandbox's start before that (started): the child
+ * writes the job's token into a pipe the loop watches right before it executes
+ * sandbox-init (iso_spawn_opts.started_fd), and the loop runs started() with the pid and
+ * pidfd the kernel wrote into job->early at the clone.  That is often milliseconds before
+ * done(): on a busy machine the spawner thread, woken when the child executes, may wait
+ * that long for a CPU, and the loop need not wait for it.  started() may use early and
+ * netns_fd; the rest stays the spawner's until done(), which still runs.
+ *
  * Network namespaces are made ahead of time: when the queue is empty a thread makes one
  * spare (iso_netns_new(): a new namespace with lo up, ~0.8 ms of CPU here, made at
  * nice 19 so that it does not take a CPU the sandboxes and the loop want), which the next
@@ -45,7 +53,14 @@ struct sup_spawn_job {
         uint64_t submitted_at, taken_at, finished_at;
         /* Runs on the loop thread once the job is finished. */
         void (*done)(struct sup_spawn_job *job);
+        /* Optional: runs on the loop thread when the child announces its exec, before
+         * done(); early holds the pid and pidfd then (the same done() finds in process). */
+        void (*started)(struct sup_spawn_job *job);
+        struct iso_process early;
+        bool started_seen;
+        uint64_t token;
         struct sup_spawn_job *next;
+        struct sup_spawn_job *inflight_next; /* the loop's list of submitted jobs */
 };
 
 /* Starts the threads (one per CPU, up to 4) and watches the completion eventfd in the loop.  The

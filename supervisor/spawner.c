@@ -12,6 +12,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,11 @@ static unsigned n_threads;
 static unsigned in_flight; /* loop thread only */
 static int efd = -EBADF;
 static struct sup_watch efd_watch;
+/* Announced starts (spawner-internal.h): the children write job tokens into the pipe. */
+static int started_pipe[2] = {-EBADF, -EBADF};
+static struct sup_watch started_watch;
+static struct sup_spawn_job *inflight; /* loop thread only */
+static uint64_t last_token;            /* loop thread only */
 
 static int netns_new(void)
 {
@@ -151,6 +157,11 @@ static void run_finished(void)
                 list = job->next;
                 job->next = NULL;
                 in_flight--;
+                for (struct sup_spawn_job **p = &inflight; *p; p = &(*p)->inflight_next)
+                        if (*p == job) {
+                                *p = job->inflight_next;
+                                break;
+                        }
                 job->done(job);
         }
 }
@@ -161,6 +172,25 @@ static void on_eventfd(struct sup_watch *w, uint32_t events)
 
         (void)!read(efd, &n, sizeof(n));
         run_finished();
+}
+
+/* Tokens of children about to execute sandbox-init.  A token whose job is done already
+ * (the spawner thread was faster) finds nothing and is dropped; tokens are never reused. */
+static void on_started_pipe(struct sup_watch *w, uint32_t events)
+{
+        uint64_t tokens[32];
+        ssize_t n;
+
+        while ((n = read(started_pipe[0], tokens, sizeof(tokens))) > 0)
+                for (size_t i = 0; i < (size_t)n / sizeof(tokens[0]); i++)
+                        for (struct sup_spawn_job *job = inflight; job; job = job->inflight_next)
+                                if (job->token == tokens[i]) {
+                                        if (job->started && !job->started_seen) {
+                                                job->started_seen = true;
+                                                job->started(job);
+                                        }
+                                        break;
+                                }
 }
 
 int sup_spawner_init(struct sbx_error *err)
@@ -175,6 +205,17 @@ int sup_spawner_init(struct sbx_error *err)
         r = sup_loop_add(efd, EPOLLIN, &efd_watch);
         if (r < 0)
                 return sbx_fail_errno(err, r, "epoll_ctl(spawner eventfd)");
+        /* Without it starts are only heard of through the eventfd, later. */
+        if (pipe2(started_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+                log_warning("spawner: pipe for announced starts: %m");
+        } else {
+                started_watch.cb = on_started_pipe;
+                if (sup_loop_add(started_pipe[0], EPOLLIN, &started_watch) < 0) {
+                        log_warning("spawner: epoll_ctl(announced starts): %m");
+                        started_pipe[0] = safe_close(started_pipe[0]);
+                        started_pipe[1] = safe_close(started_pipe[1]);
+                }
+        }
         /* Signals are the loop's (signalfd): the threads block every one. */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned want = cpus < 1                     ? 1
@@ -197,6 +238,16 @@ void sup_spawner_submit(struct sup_spawn_job *job)
 {
         job->next = NULL;
         job->submitted_at = sbx_now_monotonic_ns();
+        job->started_seen = false;
+        job->early = ISO_PROCESS_NULL;
+        job->token = ++last_token;
+        if (job->started && started_pipe[1] >= 0) {
+                job->opts.started_fd = started_pipe[1];
+                job->opts.started_token = job->token;
+                job->opts.started = &job->early;
+        }
+        job->inflight_next = inflight;
+        inflight = job;
         in_flight++;
         pthread_mutex_lock(&lock);
         *queue_tail = job;
@@ -239,4 +290,8 @@ void sup_spawner_done(void)
         if (efd >= 0)
                 sup_loop_del(&efd_watch);
         efd = safe_close(efd);
+        if (started_pipe[0] >= 0)
+                sup_loop_del(&started_watch);
+        started_pipe[0] = safe_close(started_pipe[0]);
+        started_pipe[1] = safe_close(started_pipe[1]);
 }

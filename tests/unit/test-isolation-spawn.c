@@ -750,6 +750,57 @@ Test(isolation_spawn, prepared_netns_is_entered_with_lo_up)
         close(fd);
 }
 
+/* A started_fd gets the token once the process runs (before sandbox-init's exec), with
+ * the pid and pidfd already in place, in both clone modes; a seccomp profile that might
+ * stop write(2) gets no announcement, and the spawn is the same. */
+Test(isolation_spawn, start_is_announced_with_pid_and_pidfd)
+{
+        static const char *const patches[] = {
+                NULL,
+                "{\"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", "
+                "\"syscalls\": [{\"names\": [\"write\"], \"action\": \"SCMP_ACT_ERRNO\"}]}}}",
+        };
+
+        need_root();
+        for (int mode = 0; mode < 2; mode++)
+                for (size_t i = 0; i < ELEMENTSOF(patches); i++) {
+                        _cleanup_(iso_config_freep) struct iso_config *c = NULL;
+                        struct iso_spawn_opts o = ISO_SPAWN_OPTS_INIT;
+                        struct iso_process p, early = {.pid = -1, .pidfd = -1};
+                        struct sbx_error err = {};
+                        json_t *spec = spec_with(patches[i]);
+                        uint64_t token = 0;
+                        int pfd[2];
+
+                        iso_clone_mode_max = mode ? ISO_CLONE_FORK : ISO_CLONE_VM;
+                        json_array_clear(json_object_get(json_object_get(spec, "process"), "args"));
+                        json_array_append_new(json_object_get(json_object_get(spec, "process"), "args"),
+                                              json_string("/bin/true"));
+                        cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
+                        json_decref(spec);
+                        cr_assert_eq(pipe2(pfd, O_CLOEXEC | O_NONBLOCK), 0);
+                        o.started_fd = pfd[1];
+                        o.started_token = 0x5eed0000u + i;
+                        o.started = &early;
+                        cr_assert_eq(iso_spawn(c, &o, &p, &err), 0, "%s", err.message);
+                        if (i == 0) {
+                                cr_expect_eq(read(pfd[0], &token, sizeof(token)),
+                                             (ssize_t)sizeof(token), "mode %d: announced", mode);
+                                cr_expect_eq(token, o.started_token);
+                                cr_expect_eq(early.pid, p.pid, "mode %d: the pid", mode);
+                                cr_expect_eq(early.pidfd, p.pidfd, "mode %d: the pidfd", mode);
+                        } else {
+                                cr_expect_eq(read(pfd[0], &token, sizeof(token)), -1,
+                                             "mode %d: write may be filtered: no announcement",
+                                             mode);
+                        }
+                        cr_expect_eq(wait_status(&p), 0, "mode %d, profile %zu", mode, i);
+                        close(pfd[0]);
+                        close(pfd[1]);
+                }
+        iso_clone_mode_max = ISO_CLONE_VM;
+}
+
 /* ...but not for a spec that has no new network namespace, or a user namespace (which
  * must own the network namespace): refused, nothing spawned. */
 Test(isolation_spawn, prepared_netns_refused_where_it_cannot_stand_in)
