@@ -347,6 +347,7 @@ static int start_finish(struct start_op *op, int r, const struct iso_process *pr
 {
         struct sup_sandbox *sb = op->sb;
         const char *ns = sb->ns, *id = sb->id;
+        char spawn[96];
 
         _cleanup_close_ int netns_fd = TAKE_FD(op->job.netns_fd);
 
@@ -391,24 +392,19 @@ static int start_finish(struct start_op *op, int r, const struct iso_process *pr
                 log_warning("sandbox %s/%s: state file: %s", ns, id, strerror(-r));
         SUP_CRASH_POINT("start-statefile");
         if (process == &op->job.early) /* announced: the spawner thread is not back yet */
-                log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, "
-                         "cgroup %llu, to the spawner %llu, spawn to its exec %llu)",
-                         ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
-                         (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
-                         (unsigned long long)((op->t_spec - op->t0) / 1000),
-                         (unsigned long long)((op->t_cg - op->t_spec) / 1000),
-                         (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000),
+                snprintf(spawn, sizeof(spawn), "spawn to its exec %llu",
                          (unsigned long long)((op->t_back - op->job.taken_at) / 1000));
         else
-                log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, "
-                         "cgroup %llu, to the spawner %llu, spawn %llu, back to the loop %llu)",
-                         ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
-                         (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
-                         (unsigned long long)((op->t_spec - op->t0) / 1000),
-                         (unsigned long long)((op->t_cg - op->t_spec) / 1000),
-                         (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000),
+                snprintf(spawn, sizeof(spawn), "spawn %llu, back to the loop %llu",
                          (unsigned long long)(op->job.spawn_ns / 1000),
                          (unsigned long long)((op->t_back - op->job.finished_at) / 1000));
+        log_info("sandbox %s/%s: started, pid %d, cgroup id %llu (%llu us: spec %llu, cgroup "
+                 "%llu, to the spawner %llu, %s)",
+                 ns, id, (int)sb->pid, (unsigned long long)sb->cgroup_id,
+                 (unsigned long long)((sbx_now_monotonic_ns() - op->t0) / 1000),
+                 (unsigned long long)((op->t_spec - op->t0) / 1000),
+                 (unsigned long long)((op->t_cg - op->t_spec) / 1000),
+                 (unsigned long long)((op->job.taken_at - op->job.submitted_at) / 1000), spawn);
         sup_issue7_on_sandbox_started(sb);
         return 0;
 }
