@@ -199,6 +199,10 @@ case_exit_during_start() {
                 echo "  skip: no exit watcher here ($(jf '.exit_watcher_reason // ""'))"
                 return 0
         fi
+        if [ "$(stat -L -c %i /proc/self/ns/pid)" != 4026531836 ]; then
+                echo "  skip: not in the initial pid namespace (the watcher's pids are its)"
+                return 0
+        fi
         for i in $(seq 1 $n); do
                 sb_create "ed$i" "$(args_json /bin/true)"
                 sb_start "ed$i"
