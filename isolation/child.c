@@ -611,9 +611,9 @@ static void reset_signals(void)
 static bool announce_started(const struct iso_child_ctx *ctx)
 {
         /* After the seccomp filter: iso_spawn() asks only when it lets write(2) through. */
-        return ctx->started_fd >= 0 && write(ctx->started_fd, &ctx->started_token,
-                                             sizeof(ctx->started_token)) ==
-                                               (ssize_t)sizeof(ctx->started_token);
+        return ctx->started_fd >= 0 &&
+               write(ctx->started_fd, &ctx->started_token, sizeof(ctx->started_token)) ==
+                       (ssize_t)sizeof(ctx->started_token);
 }
 
 _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc *proc,

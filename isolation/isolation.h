@@ -107,12 +107,12 @@ struct iso_spawn_opts {
         uint64_t started_token;
         struct iso_process *started;
 };
-#define ISO_SPAWN_OPTS_INIT                        \
-        ((struct iso_spawn_opts){.cgroup_fd = -1,  \
-                                 .stdin_fd = -1,   \
-                                 .stdout_fd = -1,  \
-                                 .stderr_fd = -1,  \
-                                 .netns_fd = -1,   \
+#define ISO_SPAWN_OPTS_INIT                       \
+        ((struct iso_spawn_opts){.cgroup_fd = -1, \
+                                 .stdin_fd = -1,  \
+                                 .stdout_fd = -1, \
+                                 .stderr_fd = -1, \
+                                 .netns_fd = -1,  \
                                  .started_fd = -1})
 
 /* Builds the sandbox: one clone3 with the spec's namespaces, CLONE_PIDFD and

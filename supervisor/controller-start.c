@@ -270,10 +270,10 @@ static void warn(struct sup_sandbox *sb, const char *w)
 
 /* ---- start ------------------------------------------------------------------------------- */
 
-/* A Start in flight.  job is the spawner's until job.done runs; sb is outside the table. */
 /* Exit watcher events of a sandbox whose Start has not come back yet, kept for it. */
 #define START_EARLY_EVENTS_MAX 4
 
+/* A Start in flight.  job is the spawner's until job.done runs; sb is outside the table. */
 struct start_op {
         struct sup_spawn_job job;
         struct sup_sandbox *sb;
@@ -281,7 +281,7 @@ struct start_op {
         int out_fd;              /* the write end of the output pipe, in job.opts */
         sup_start_done_t done;
         void *userdata;
-        uint64_t t0, t_spec, t_cg, t_back; /* t_back: on_spawned() began */
+        uint64_t t0, t_spec, t_cg, t_back; /* t_back: start_complete() began */
         struct exitwatch_event early[START_EARLY_EVENTS_MAX];
         unsigned n_early;
         bool completed; /* the second half ran (start_complete()) */
@@ -298,15 +298,14 @@ struct sup_sandbox *sup_controller_starting(const char *ns, const char *id)
         return NULL;
 }
 
-bool sup_controller_start_early_event(const struct exitwatch_event *ev)
+void sup_controller_start_early_event(const struct exitwatch_event *ev)
 {
         for (struct start_op *op = starting; op; op = op->next)
                 if (op->sb->cgroup_id == ev->watched_id) {
                         if (op->n_early < START_EARLY_EVENTS_MAX)
                                 op->early[op->n_early++] = *ev;
-                        return true;
+                        return;
                 }
-        return false;
 }
 
 void sup_controller_start_forget(void *userdata)

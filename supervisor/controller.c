@@ -159,7 +159,7 @@ static int on_exitwatch_event(const struct exitwatch_event *ev, void *userdata)
         if (sb)
                 sup_controller_exit_event(sb, ev);
         else
-                (void)sup_controller_start_early_event(ev);
+                sup_controller_start_early_event(ev);
         return 0;
 }
 
@@ -370,17 +370,17 @@ int sup_controller_teardown(struct sup_sandbox *sb)
         sb->tearing_down = true;
         sb->teardown_at = sbx_now_monotonic_ns();
         sup_timer_disarm(&sb->stop_timer);
-        /* Usually the sandbox has exited already (a Wait came first) and its cgroup is
-         * empty: then there is nothing to kill and nothing to wait for. */
-        if (sb->cg && cg_sandbox_populated(sb->cg) != 0) {
-                if (cg_sandbox_kill(sb->cg, &err) < 0)
-                        log_error("sandbox %s/%s: %s", sb->ns, sb->id, err.message);
-                SUP_CRASH_POINT("shutdown-killed");
-                sb->cg_watch.cb = on_cgroup_events;
-                if (sup_loop_add(cg_sandbox_events_fd(sb->cg), EPOLLPRI, &sb->cg_watch) < 0)
-                        log_error("sandbox %s/%s: cannot watch cgroup.events: %s", sb->ns, sb->id,
-                                  strerror(errno));
-        } else if (sb->cg) {
+        if (sb->cg) {
+                /* Usually the sandbox has exited already (a Wait came first) and its cgroup
+                 * is empty: then there is nothing to kill and nothing to wait for. */
+                if (cg_sandbox_populated(sb->cg) != 0) {
+                        if (cg_sandbox_kill(sb->cg, &err) < 0)
+                                log_error("sandbox %s/%s: %s", sb->ns, sb->id, err.message);
+                        sb->cg_watch.cb = on_cgroup_events;
+                        if (sup_loop_add(cg_sandbox_events_fd(sb->cg), EPOLLPRI, &sb->cg_watch) < 0)
+                                log_error("sandbox %s/%s: cannot watch cgroup.events: %s", sb->ns,
+                                          sb->id, strerror(errno));
+                }
                 SUP_CRASH_POINT("shutdown-killed");
         } else if (!sb->exited && sb->pidfd >= 0) {
                 (void)sbx_pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);

@@ -380,9 +380,9 @@ struct sup_sandbox *sup_controller_starting(const char *ns, const char *id);
 /* The client of a Start in flight left: done will get NULL as userdata. */
 void sup_controller_start_forget(void *userdata);
 /* An exit watcher event for the cgroup of a Start in flight is kept and applied once the
- * sandbox is in the table (a short-lived one may exit before its Start comes back): true
- * when it was such a cgroup. */
-bool sup_controller_start_early_event(const struct exitwatch_event *ev);
+ * sandbox is in the table (a short-lived one may exit before its Start comes back); any
+ * other is dropped. */
+void sup_controller_start_early_event(const struct exitwatch_event *ev);
 /* Applies an exit watcher event (exit or OOM kill) to a sandbox in the table. */
 void sup_controller_exit_event(struct sup_sandbox *sb, const struct exitwatch_event *ev);
 /* SIGTERM now, cgroup.kill at deadline (monotonic ns; 0 = at once). */

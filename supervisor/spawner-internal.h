@@ -57,10 +57,9 @@ struct sup_spawn_job {
          * done(); early holds the pid and pidfd then (the same done() finds in process). */
         void (*started)(struct sup_spawn_job *job);
         struct iso_process early;
-        bool started_seen;
         uint64_t token;
         struct sup_spawn_job *next;
-        struct sup_spawn_job *inflight_next; /* the loop's list of submitted jobs */
+        struct sup_spawn_job *announcing_next; /* the loop's list of jobs still to announce */
 };
 
 /* Starts the threads (one per CPU, up to 4) and watches the completion eventfd in the loop.  The

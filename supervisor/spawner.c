@@ -44,8 +44,8 @@ static struct sup_watch efd_watch;
 /* Announced starts (spawner-internal.h): the children write job tokens into the pipe. */
 static int started_pipe[2] = {-EBADF, -EBADF};
 static struct sup_watch started_watch;
-static struct sup_spawn_job *inflight; /* loop thread only */
-static uint64_t last_token;            /* loop thread only */
+static struct sup_spawn_job *announcing; /* loop thread only: jobs with started, not yet */
+static uint64_t last_token;              /* loop thread only */
 
 static int netns_new(void)
 {
@@ -141,6 +141,19 @@ static void *spawner_main(void *arg)
         }
 }
 
+/* Takes the job with this token off the list of jobs still to announce (NULL: none). */
+static struct sup_spawn_job *take_announcing(uint64_t token)
+{
+        for (struct sup_spawn_job **p = &announcing; *p; p = &(*p)->announcing_next)
+                if ((*p)->token == token) {
+                        struct sup_spawn_job *job = *p;
+
+                        *p = job->announcing_next;
+                        return job;
+                }
+        return NULL;
+}
+
 /* Runs the done() of every finished job, in the order they finished. */
 static void run_finished(void)
 {
@@ -157,11 +170,7 @@ static void run_finished(void)
                 list = job->next;
                 job->next = NULL;
                 in_flight--;
-                for (struct sup_spawn_job **p = &inflight; *p; p = &(*p)->inflight_next)
-                        if (*p == job) {
-                                *p = job->inflight_next;
-                                break;
-                        }
+                (void)take_announcing(job->token); /* not announced: done() finishes it */
                 job->done(job);
         }
 }
@@ -182,15 +191,12 @@ static void on_started_pipe(struct sup_watch *w, uint32_t events)
         ssize_t n;
 
         while ((n = read(started_pipe[0], tokens, sizeof(tokens))) > 0)
-                for (size_t i = 0; i < (size_t)n / sizeof(tokens[0]); i++)
-                        for (struct sup_spawn_job *job = inflight; job; job = job->inflight_next)
-                                if (job->token == tokens[i]) {
-                                        if (job->started && !job->started_seen) {
-                                                job->started_seen = true;
-                                                job->started(job);
-                                        }
-                                        break;
-                                }
+                for (size_t i = 0; i < (size_t)n / sizeof(tokens[0]); i++) {
+                        struct sup_spawn_job *job = take_announcing(tokens[i]);
+
+                        if (job)
+                                job->started(job);
+                }
 }
 
 int sup_spawner_init(struct sbx_error *err)
@@ -238,16 +244,14 @@ void sup_spawner_submit(struct sup_spawn_job *job)
 {
         job->next = NULL;
         job->submitted_at = sbx_now_monotonic_ns();
-        job->started_seen = false;
-        job->early = ISO_PROCESS_NULL;
         job->token = ++last_token;
         if (job->started && started_pipe[1] >= 0) {
                 job->opts.started_fd = started_pipe[1];
                 job->opts.started_token = job->token;
                 job->opts.started = &job->early;
+                job->announcing_next = announcing;
+                announcing = job;
         }
-        job->inflight_next = inflight;
-        inflight = job;
         in_flight++;
         pthread_mutex_lock(&lock);
         *queue_tail = job;

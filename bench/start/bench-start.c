@@ -1047,7 +1047,8 @@ int main(int argc, char **argv)
                         call0(&c, "POST", "/v1/sandboxes", rec, 201);
                         res = call(&c, "POST", target(t, sizeof(t), id, "start"), NULL, 200);
                         if (inits)
-                                inits[started] = (pid_t)json_integer_value(json_object_get(res, "pid"));
+                                inits[started] =
+                                        (pid_t)json_integer_value(json_object_get(res, "pid"));
                         json_decref(res);
                         json_decref(rec);
                         started++;

@@ -774,8 +774,9 @@ Test(isolation_spawn, start_is_announced_with_pid_and_pidfd)
 
                         iso_clone_mode_max = mode ? ISO_CLONE_FORK : ISO_CLONE_VM;
                         json_array_clear(json_object_get(json_object_get(spec, "process"), "args"));
-                        json_array_append_new(json_object_get(json_object_get(spec, "process"), "args"),
-                                              json_string("/bin/true"));
+                        json_array_append_new(
+                                json_object_get(json_object_get(spec, "process"), "args"),
+                                json_string("/bin/true"));
                         cr_assert_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
                         json_decref(spec);
                         cr_assert_eq(pipe2(pfd, O_CLOEXEC | O_NONBLOCK), 0);
