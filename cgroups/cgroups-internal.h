@@ -41,6 +41,8 @@ struct cg_root {
         char *path;   /* absolute filesystem path */
         char *cgroup; /* path relative to the cgroup2 hierarchy, "/..." */
         char *mount;  /* mount point of the cgroup2 hierarchy */
+        int key_link; /* BPF link of the allow-all device program on the root (devices.c) */
+        bool key_tried;
 };
 
 /* Device access bits, as the kernel's BPF_DEVCG_ACC_*. */

@@ -18,8 +18,11 @@
  */
 #include "cgroups/cgroups-internal.h"
 
+#include "common/log.h"
+
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +161,37 @@ static int load(const struct cg_device_rule *all, size_t total, struct sbx_error
         return fd;
 }
 
+/* The kernel checks device programs only while one is attached somewhere: a static key
+ * that goes on at the first attachment on the host and off at the last one's release,
+ * and each turn patches kernel text on every CPU (the IPIs of text_poke_bp: 0.3 ms of a
+ * Start on this 2-vCPU guest, machine-wide on any host).  With sandboxes coming and going
+ * and no other device program on the host, that would happen at every first Start and
+ * after every last Shutdown.  So the root holds the key on with a program that allows
+ * everything, attached through a BPF link to the root's cgroup.  It takes nothing away:
+ * links attach as BPF_F_ALLOW_MULTI, and every effective program must allow.  The link
+ * is released with its fd (cg_root_free(), or the daemon's exit): nothing is left on the
+ * host.  Best effort: without it only the speed differs. */
+static void hold_key(struct cg_root *r)
+{
+        const struct bpf_insn allow_all[] = {MOV64_K(BPF_REG_0, 1), EXIT()};
+        _cleanup_close_ int prog = -EBADF, cgfd = -EBADF;
+
+        r->key_tried = true;
+        prog = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "sbx_devices_on", "GPL", allow_all,
+                             ELEMENTSOF(allow_all), NULL);
+        /* r->fd is O_PATH, which the bpf syscall does not take. */
+        cgfd = openat(r->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (prog >= 0 && cgfd >= 0)
+                r->key_link = bpf_link_create(prog, cgfd, BPF_CGROUP_DEVICE, NULL);
+        if (r->key_link < 0)
+                log_debug("cgroup root %s: no allow-all device program to keep the kernel's "
+                          "static key on (%s); device programs still apply",
+                          r->path,
+                          strerror(prog < 0   ? -prog
+                                   : cgfd < 0 ? errno
+                                              : -r->key_link));
+}
+
 int cg_devices_attach(struct cg_root *r, int cgfd, const struct cg_device_rule *rules, size_t n,
                       struct sbx_error *err)
 {
@@ -167,6 +201,8 @@ int cg_devices_attach(struct cg_root *r, int cgfd, const struct cg_device_rule *
 
         if (!all)
                 return sbx_fail(err, -ENOMEM, "out of memory");
+        if (!r->key_tried)
+                hold_key(r);
         if (n)
                 memcpy(all, rules, n * sizeof(*all));
         memcpy(all + n, cg_default_devices, cg_n_default_devices * sizeof(*all));

@@ -302,6 +302,7 @@ int cg_root_open(const char *explicit_root, unsigned flags, struct cg_root **ret
         if (!root)
                 return sbx_fail(err, -ENOMEM, "out of memory");
         root->fd = TAKE_FD(fd);
+        root->key_link = -EBADF;
         root->path = TAKE_PTR(path);
         root->cgroup = TAKE_PTR(cgroup);
         root->mount = TAKE_PTR(mount);
@@ -314,6 +315,7 @@ void cg_root_free(struct cg_root *r)
         if (!r)
                 return;
         cg_devices_cache_clear(r);
+        safe_close(r->key_link);
         safe_close(r->fd);
         free(r->path);
         free(r->cgroup);

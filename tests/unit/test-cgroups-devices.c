@@ -5,6 +5,7 @@
  */
 #include "test-cgroups-util.h"
 
+#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -235,4 +236,43 @@ Test(cgroups_devices, program_cache_shares_and_evicts_correctly)
         remove_sb(d);
         drop_node();
         t_assert_nothing_left();
+}
+
+/* How many device programs a cgroup has: attached to it, or in effect for it. */
+static int n_device_progs(const char *path, bool effective)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        uint32_t ids[8], n = ELEMENTSOF(ids), flags = 0;
+
+        cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+        cr_assert_eq(bpf_prog_query(fd, BPF_CGROUP_DEVICE, effective ? BPF_F_QUERY_EFFECTIVE : 0,
+                                    &flags, ids, &n),
+                     0, "query %s: %s", path, strerror(errno));
+        return (int)n;
+}
+
+/* The root keeps one allow-all program attached (through a BPF link) once it has attached
+ * a device program, so that the kernel's static key stays on between sandboxes: it must
+ * take no rule away, and it must go with the root. */
+Test(cgroups_devices, root_holds_the_key_with_an_allow_all_program_and_drops_it)
+{
+        T_REQUIRE_ROOT();
+        make_node();
+        cr_assert_eq(n_device_progs(t_root_path, false), 0, "no program before any sandbox");
+        struct cg_sandbox *sb = create_with("k", NULL);
+        char path[1024];
+        snprintf(path, sizeof(path), "%s", cg_sandbox_path(sb));
+        cr_assert_eq(n_device_progs(t_root_path, false), 1, "the root's allow-all");
+        cr_assert_eq(n_device_progs(path, true), 2, "in effect for the sandbox: its own + root's");
+        cr_assert_eq(open_in(sb, t_blk, O_RDONLY), EPERM, "the sandbox's rules still deny");
+        cr_assert_eq(open_in(sb, "/dev/null", O_RDWR), 0, "and still allow");
+        remove_sb(sb);
+
+        /* After the last sandbox the holder stays (that is its point) ... */
+        cr_assert_eq(n_device_progs(t_root_path, false), 1, "held between sandboxes");
+        /* ... and goes with the root: nothing is left attached on the host. */
+        cg_root_free(t_root);
+        t_root = NULL;
+        cr_assert_eq(n_device_progs(t_root_path, false), 0, "released with the root");
+        drop_node();
 }
