@@ -53,6 +53,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct iso_config *, iso_config_free);
 char *iso_default_spec(void);
 /* The same as a new JSON object (caller owns the reference). */
 json_t *iso_default_spec_json(void);
+/* The built-in default seccomp profile written out as an OCI linux.seccomp object (the
+ * denied calls that exist on this architecture), for other runtimes to be given the same
+ * profile: a spec with it compiles to the same filter as a spec without linux.seccomp.
+ * NULL on allocation failure; the caller owns the reference. */
+json_t *iso_default_seccomp_json(void);
 
 /* Accessors for the daemon. */
 const char *iso_config_hostname(const struct iso_config *c); /* NULL when the spec has none */

@@ -299,6 +299,24 @@ bool iso_seccomp_allows_write(const json_t *sc)
         return allowed;
 }
 
+json_t *iso_default_seccomp_json(void)
+{
+        json_t *names = json_array();
+
+        for (const char *const *n = default_denied; names && *n; n++) {
+                int nr = seccomp_syscall_resolve_name(*n);
+                if (nr != __NR_SCMP_ERROR && nr >= 0 &&
+                    json_array_append_new(names, json_string(*n)) < 0)
+                        json_decref(TAKE_PTR(names));
+        }
+        if (!names)
+                return NULL;
+        return json_pack("{s:s, s:[{s:o, s:s, s:i}, {s:[s], s:s, s:i}]}", "defaultAction",
+                         "SCMP_ACT_ALLOW", "syscalls", "names", names, "action", "SCMP_ACT_ERRNO",
+                         "errnoRet", EPERM, "names", "clone3", "action", "SCMP_ACT_ERRNO",
+                         "errnoRet", ENOSYS);
+}
+
 int iso_seccomp_compile(const json_t *sc, struct sock_filter **ret_filter, size_t *ret_len,
                         struct sbx_error *err)
 {

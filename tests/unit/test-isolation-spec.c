@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* isolation/spec*.c: the OCI subset, its defaults, and every rejection naming its JSON path. */
 #include "isolation/isolation.h"
+#include "isolation/isolation-internal.h"
 
 #include <criterion/criterion.h>
 #include <sched.h>
@@ -183,6 +184,29 @@ Test(isolation_spec, seccomp_full_profile_compiles)
 
         cr_expect_eq(iso_config_parse_json(spec, &c, &err), 0, "%s", err.message);
         json_decref(spec);
+}
+
+/* The built-in profile written out (for crun and runc in bench/start) must be the same
+ * profile: it compiles to the very filter a spec without linux.seccomp gets. */
+Test(isolation_spec, default_seccomp_written_out_compiles_to_the_builtin_filter)
+{
+        struct sock_filter *builtin = NULL, *written = NULL;
+        size_t n_builtin = 0, n_written = 0;
+        struct sbx_error err = {};
+        json_t *sc = iso_default_seccomp_json();
+
+        cr_assert_not_null(sc);
+        cr_assert_gt(json_array_size(json_object_get(
+                             json_array_get(json_object_get(sc, "syscalls"), 0), "names")),
+                     40, "the denied calls are listed");
+        cr_assert_eq(iso_seccomp_compile(NULL, &builtin, &n_builtin, &err), 0, "%s", err.message);
+        cr_assert_eq(iso_seccomp_compile(sc, &written, &n_written, &err), 0, "%s", err.message);
+        cr_assert_eq(n_written, n_builtin, "%zu instructions against %zu", n_written, n_builtin);
+        cr_assert_eq(memcmp(written, builtin, n_builtin * sizeof(*builtin)), 0,
+                     "the same instructions");
+        free(builtin);
+        free(written);
+        json_decref(sc);
 }
 
 Test(isolation_spec, mount_errors)
