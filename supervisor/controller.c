@@ -272,23 +272,74 @@ int sup_controller_stop(struct sup_sandbox *sb, uint64_t timeout_ns, struct sbx_
 /* ---- teardown ---------------------------------------------------------------------------- */
 
 /* RUN/NS/ID/netns goes first, at the start of a teardown, while the kernel is still busy
- * with the sandbox's exit: nothing waits for it, and the state file that says the sandbox
- * exists stays until the end (a daemon killed in between finds it and tears down again;
- * a missing mount is no error then). */
-static void rm_netns(struct sup_sandbox *sb)
-{
+ * with the sandbox's exit, and the state file that says the sandbox exists stays until the
+ * end (a daemon killed in between finds it and tears down again; a missing mount is no
+ * error then).  The unmount runs on a spawner thread: it waits for an expedited RCU grace
+ * period (namespace_unlock()), 0.3 ms p50 here while the init exits on the other CPU, which
+ * the loop's other clients need not wait for.  The teardown finishes once it is done. */
+struct netns_umount {
+        struct sup_spawn_job job; /* first: done() gets &job back */
+        struct sup_sandbox *sb;
+        int error;
         char path[4096];
+};
 
-        if (sb->netns_mounted) {
-                snprintf(path, sizeof(path), "%s/%s/%s/netns", sup_config.run_dir, sb->ns, sb->id);
-                /* Detach: a process that entered the netns through this file keeps it. */
-                if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-                        log_warning("sandbox %s/%s: umount %s: %s", sb->ns, sb->id, path,
-                                    strerror(errno));
-                sb->netns_mounted = false;
-        }
+/* 0 or an errno.  Detach: a process that entered the netns through this file keeps it. */
+static int umount_netns(const char *path)
+{
+        if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                return errno;
+        return 0;
+}
+
+static void on_netns_umount_work(struct sup_spawn_job *job)
+{
+        struct netns_umount *u = (struct netns_umount *)job;
+
+        u->error = umount_netns(u->path);
+}
+
+static void netns_unmounted(struct sup_sandbox *sb, const char *path, int error)
+{
+        if (error)
+                log_warning("sandbox %s/%s: umount %s: %s", sb->ns, sb->id, path, strerror(error));
         if (sb->run_dirfd >= 0)
                 (void)unlinkat(sb->run_dirfd, "netns", 0);
+}
+
+static void on_netns_umount_done(struct sup_spawn_job *job)
+{
+        struct netns_umount *u = (struct netns_umount *)job;
+        struct sup_sandbox *sb = u->sb;
+
+        netns_unmounted(sb, u->path, u->error);
+        free(u);
+        sb->netns_unmounting = false;
+        teardown_maybe_finish(sb);
+}
+
+static void rm_netns(struct sup_sandbox *sb)
+{
+        struct netns_umount *u;
+        char path[4096];
+
+        if (!sb->netns_mounted) {
+                netns_unmounted(sb, NULL, 0);
+                return;
+        }
+        sb->netns_mounted = false;
+        snprintf(path, sizeof(path), "%s/%s/%s/netns", sup_config.run_dir, sb->ns, sb->id);
+        u = calloc(1, sizeof(*u));
+        if (!u) { /* then here, on the loop */
+                netns_unmounted(sb, path, umount_netns(path));
+                return;
+        }
+        u->sb = sb;
+        snprintf(u->path, sizeof(u->path), "%s", path);
+        u->job.work = on_netns_umount_work;
+        u->job.done = on_netns_umount_done;
+        sb->netns_unmounting = true;
+        sup_spawner_submit(&u->job);
 }
 
 /* The rest of RUN/NS/ID, at the end of a teardown (rm_netns() ran at its start). */
@@ -322,6 +373,8 @@ static void teardown_maybe_finish(struct sup_sandbox *sb)
 
         if (!sb->exited || sb->pidfd >= 0)
                 return; /* not exited, or not reaped yet: its pidfd calls again */
+        if (sb->netns_unmounting)
+                return; /* on_netns_umount_done() calls again */
         t0 = sbx_now_monotonic_ns();
         if (sb->cg) {
                 r = cg_sandbox_populated(sb->cg);

@@ -280,6 +280,7 @@ struct sup_sandbox {
 
         int run_dirfd; /* RUN_DIR/NS/ID */
         bool netns_mounted;
+        bool netns_unmounting; /* a spawner thread unmounts it; the teardown waits */
         struct sup_log log;
 
         struct sup_timer stop_timer;

@@ -123,11 +123,16 @@ static void *spawner_main(void *arg)
                 pthread_mutex_unlock(&lock);
 
                 job->taken_at = sbx_now_monotonic_ns();
-                job->process = ISO_PROCESS_NULL;
-                job->netns_fd = job->opts.netns_fd = job->want_netns ? netns_take() : -EBADF;
-                t0 = sbx_now_monotonic_ns();
-                job->result = iso_spawn(job->config, &job->opts, &job->process, &job->err);
-                job->spawn_ns = sbx_now_monotonic_ns() - t0;
+                if (job->work) {
+                        job->work(job);
+                } else {
+                        job->process = ISO_PROCESS_NULL;
+                        job->netns_fd = job->opts.netns_fd =
+                                job->want_netns ? netns_take() : -EBADF;
+                        t0 = sbx_now_monotonic_ns();
+                        job->result = iso_spawn(job->config, &job->opts, &job->process, &job->err);
+                        job->spawn_ns = sbx_now_monotonic_ns() - t0;
+                }
 
                 pthread_mutex_lock(&lock);
                 job->finished_at = sbx_now_monotonic_ns();
