@@ -351,11 +351,18 @@ void *log_sync_thread(void *arg)
                  * join this batch instead of trailing it in a batch of their
                  * own (with N clients in lock-step this keeps N writes per
                  * fdatasync instead of N/2). */
-                if (delivered && !s->stop) {
+                if (delivered) {
+                        bool stopping = s->stop;
+
                         pthread_mutex_unlock(&s->qlock);
+                        /* The loop, woken, takes qlock at once to run the
+                         * callbacks: ring after the unlock, or it sleeps on the
+                         * lock (one more wake-up on every durable request). */
+                        store_wake(s);
                         /* Keep zeros ahead: in idle time from half a step left,
                          * before the next batch from an eighth. */
-                        log_preallocate(s, !batch_ready(s));
+                        if (!stopping)
+                                log_preallocate(s, !batch_ready(s));
                         pthread_mutex_lock(&s->qlock);
                 }
                 delivered = false;
@@ -402,8 +409,7 @@ void *log_sync_thread(void *arg)
                         s->poison_err = e;
                 }
                 to_done(s, batch);
-                store_wake(s);
-                delivered = true;
+                delivered = true; /* the loop is woken at the top */
         }
         pthread_mutex_unlock(&s->qlock);
         return NULL;
