@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * exitwatch loader: bpffs and the pin directory, reuse or (re)creation of the
- * pinned objects, the watched set, the ring buffer consumer.
+ * exitwatch loader: reuse or (re)creation of the pinned objects (the pin
+ * directory itself: pins.c), the watched set, the ring buffer consumer.
  *
  * Pin directory layout (docs/exitwatch.md):
  *
@@ -21,6 +21,7 @@
 
 #include "bpf/exitwatch.h"
 #include "bpf/exitwatch-events-internal.h"
+#include "bpf/pins-internal.h"
 #include "bpf/exitwatch.skel.h"
 
 #include "common/cleanup.h"
@@ -30,7 +31,6 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,16 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
-
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
-
-#define BPFFS_ROOT "/sys/fs/bpf"
 
 enum {
         MODE_BTF = 1,
@@ -139,173 +130,6 @@ static const char *eperm_reason(void)
                "or a security module)";
 }
 
-static int unavailable(struct sbx_error *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-static int unavailable(struct sbx_error *err, const char *fmt, ...)
-{
-        char reason[200];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(reason, sizeof(reason), fmt, ap);
-        va_end(ap);
-        return sbx_fail(err, -EOPNOTSUPP, "exitwatch unavailable: %s", reason);
-}
-
-static bool path_on_bpffs(const char *path)
-{
-        struct statfs sfs;
-
-        return statfs(path, &sfs) == 0 && (unsigned long)sfs.f_type == BPF_FS_MAGIC;
-}
-
-/* Mounts bpffs at /sys/fs/bpf when pin_dir lives there and it is not mounted
- * (systemd mounts it on most hosts; minimal systems and VMs do not).  Safe:
- * bpffs is an empty, root-only (mode 0700) filesystem at its standard place. */
-static int ensure_bpffs(const char *pin_dir, struct sbx_error *err)
-{
-        _cleanup_close_ int lock_fd = -EBADF;
-        size_t n = strlen(BPFFS_ROOT);
-
-        if (strncmp(pin_dir, BPFFS_ROOT, n) != 0 || (pin_dir[n] != '/' && pin_dir[n] != 0))
-                return 0;
-        if (path_on_bpffs(BPFFS_ROOT))
-                return 0;
-        if (mkdir(BPFFS_ROOT, 0700) < 0 && errno != EEXIST)
-                return sbx_fail_errno(err, -errno, "mkdir %s", BPFFS_ROOT);
-        /* Two openers racing here (tests run in parallel on a fresh machine)
-         * would stack two mounts, hiding the first one's pins: serialise on the
-         * directory under the mount point, and look again once we hold it. */
-        lock_fd = open(BPFFS_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (lock_fd < 0)
-                return sbx_fail_errno(err, -errno, "open %s", BPFFS_ROOT);
-        if (flock(lock_fd, LOCK_EX) < 0)
-                return sbx_fail_errno(err, -errno, "lock %s", BPFFS_ROOT);
-        if (path_on_bpffs(BPFFS_ROOT))
-                return 0;
-        if (mount("bpf", BPFFS_ROOT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
-                if (errno == EPERM)
-                        return unavailable(err, "cannot mount bpffs at %s (not privileged)",
-                                           BPFFS_ROOT);
-                if (errno == ENODEV)
-                        return unavailable(err, "kernel has no bpf filesystem");
-                return sbx_fail_errno(err, -errno, "mount bpffs at %s", BPFFS_ROOT);
-        }
-        return 0;
-}
-
-/* mkdir -p, for the components below an existing bpffs mount. */
-static int mkdir_p(const char *path, struct sbx_error *err)
-{
-        char buf[PATH_MAX];
-
-        if (strlen(path) >= sizeof(buf))
-                return sbx_fail(err, -ENAMETOOLONG, "pin directory path too long");
-        strcpy(buf, path);
-        for (char *p = buf + 1;; p++) {
-                if (*p == '/' || *p == 0) {
-                        char c = *p;
-
-                        *p = 0;
-                        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                                return sbx_fail_errno(err, -errno, "mkdir %s", buf);
-                        *p = c;
-                        if (c == 0)
-                                break;
-                }
-        }
-        return 0;
-}
-
-static int check_pin_dir(const char *pin_dir, struct sbx_error *err)
-{
-        if (pin_dir[0] != '/')
-                return sbx_fail(err, -EINVAL, "pin directory %s: not an absolute path", pin_dir);
-        if (strlen(pin_dir) + 16 >= PATH_MAX)
-                return sbx_fail(err, -ENAMETOOLONG, "pin directory path too long");
-        for (const char *p = pin_dir; p; p = strchr(p + 1, '/')) {
-                size_t n = strcspn(p + 1, "/");
-
-                if ((n == 1 && p[1] == '.') || (n == 2 && p[1] == '.' && p[2] == '.'))
-                        return sbx_fail(err, -EINVAL, "pin directory %s: '.' or '..' component",
-                                        pin_dir);
-        }
-        return 0;
-}
-
-/* Removes every pinned object (any non-directory entry) in the directory. */
-static int remove_pins(int dir_fd, struct sbx_error *err)
-{
-        _cleanup_close_ int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        DIR *d;
-        struct dirent *de;
-        int r = 0;
-
-        if (fd < 0)
-                return sbx_fail_errno(err, -errno, "dup pin directory fd");
-        d = fdopendir(fd);
-        if (!d)
-                return sbx_fail_errno(err, -errno, "read pin directory");
-        TAKE_FD(fd);
-        rewinddir(d); /* the dup shares its offset with dir_fd */
-        while ((de = readdir(d))) {
-                if (de->d_type == DT_DIR)
-                        continue;
-                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-                        r = sbx_fail_errno(err, -errno, "remove pin %s", de->d_name);
-                        break;
-                }
-        }
-        closedir(d);
-        return r;
-}
-
-/* Pinned objects (any non-directory entry) in the directory. */
-static int count_pins(int dir_fd)
-{
-        _cleanup_close_ int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        struct dirent *de;
-        DIR *d;
-        int n = 0;
-
-        if (fd < 0)
-                return 0;
-        d = fdopendir(fd);
-        if (!d)
-                return 0;
-        TAKE_FD(fd);
-        rewinddir(d); /* the dup shares its offset with dir_fd */
-        while ((de = readdir(d)))
-                if (de->d_type != DT_DIR)
-                        n++;
-        closedir(d);
-        return n;
-}
-
-static int obj_get_at(const char *pin_dir, const char *name)
-{
-        char path[PATH_MAX];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
-        fd = bpf_obj_get(path);
-        return fd < 0 ? -errno : fd;
-}
-
-static int check_map(int fd, enum bpf_map_type type, uint32_t key_size, uint32_t value_size,
-                     uint32_t max_entries)
-{
-        struct bpf_map_info info = {};
-        uint32_t len = sizeof(info);
-
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-                return -errno;
-        if (info.type != type || info.key_size != key_size || info.value_size != value_size ||
-            info.max_entries != max_entries)
-                return -EPROTO;
-        return 0;
-}
-
 static uint32_t ring_bytes(unsigned flags)
 {
         return flags & EXITWATCH_SMALL_RING ? EXITWATCH_SMALL_RING_BYTES : EXITWATCH_RING_BYTES;
@@ -321,16 +145,16 @@ static int open_pins(struct exitwatch *ew, const char *pin_dir, unsigned flags, 
         uint32_t key = 0;
         int r;
 
-        version_fd = obj_get_at(pin_dir, "version");
+        version_fd = pins_obj_get(pin_dir, "version");
         if (version_fd < 0) {
-                if (version_fd == -ENOENT && count_pins(ew->dir_fd) == 0)
+                if (version_fd == -ENOENT && pins_count(ew->dir_fd) == 0)
                         return -ENOENT;
                 if (version_fd == -EPERM)
                         return -EPERM;
                 snprintf(why, why_len, "no valid version pin (%s)", strerror(-version_fd));
                 return -EPROTO;
         }
-        if (check_map(version_fd, BPF_MAP_TYPE_ARRAY, sizeof(uint32_t), sizeof(v), 1) < 0 ||
+        if (pins_check_map(version_fd, BPF_MAP_TYPE_ARRAY, sizeof(uint32_t), sizeof(v), 1) < 0 ||
             bpf_map_lookup_elem(version_fd, &key, &v) < 0 || v.magic != EXITWATCH_MAGIC) {
                 snprintf(why, why_len, "version pin is not exitwatch's");
                 return -EPROTO;
@@ -352,21 +176,21 @@ static int open_pins(struct exitwatch *ew, const char *pin_dir, unsigned flags, 
                 return -EPROTO;
         }
 
-        ew->events_fd = obj_get_at(pin_dir, "events");
-        ew->watched_fd = obj_get_at(pin_dir, "watched");
-        ew->stats_fd = obj_get_at(pin_dir, "stats");
-        link_fd = obj_get_at(pin_dir, "link-exit");
+        ew->events_fd = pins_obj_get(pin_dir, "events");
+        ew->watched_fd = pins_obj_get(pin_dir, "watched");
+        ew->stats_fd = pins_obj_get(pin_dir, "stats");
+        link_fd = pins_obj_get(pin_dir, "link-exit");
         if (ew->events_fd < 0 || ew->watched_fd < 0 || ew->stats_fd < 0 || link_fd < 0) {
                 snprintf(why, why_len, "incomplete pin set");
                 return -EPROTO;
         }
-        r = check_map(ew->events_fd, BPF_MAP_TYPE_RINGBUF, 0, 0, ring_bytes(flags));
+        r = pins_check_map(ew->events_fd, BPF_MAP_TYPE_RINGBUF, 0, 0, ring_bytes(flags));
         if (r >= 0)
-                r = check_map(ew->watched_fd, BPF_MAP_TYPE_HASH, sizeof(uint64_t), sizeof(uint8_t),
-                              EXITWATCH_MAX_WATCHED);
+                r = pins_check_map(ew->watched_fd, BPF_MAP_TYPE_HASH, sizeof(uint64_t),
+                                   sizeof(uint8_t), EXITWATCH_MAX_WATCHED);
         if (r >= 0)
-                r = check_map(ew->stats_fd, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(uint32_t),
-                              sizeof(uint64_t), EXITWATCH_STAT_MAX);
+                r = pins_check_map(ew->stats_fd, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(uint32_t),
+                                   sizeof(uint64_t), EXITWATCH_STAT_MAX);
         if (r < 0) {
                 snprintf(why, why_len, "pinned maps have another layout");
                 return -EPROTO;
@@ -546,19 +370,19 @@ static int install(struct exitwatch *ew, const char *pin_dir, unsigned flags, st
                 }
                 /* Whatever the tp_btf attempt left behind goes before the
                  * fallback pins its own. */
-                (void)remove_pins(ew->dir_fd, NULL);
+                (void)pins_remove(ew->dir_fd, NULL);
                 if (r == -EPERM)
-                        return unavailable(err, "%s", eperm_reason());
+                        return exitwatch_unavailable(err, "%s", eperm_reason());
         }
         r = load_and_pin(pin_dir, MODE_RAW, ring_bytes(flags), group_dead_arg, &oom, &gd, &raw_err);
         if (r < 0) {
-                (void)remove_pins(ew->dir_fd, NULL);
+                (void)pins_remove(ew->dir_fd, NULL);
                 if (r == -EPERM)
-                        return unavailable(err, "%s", eperm_reason());
+                        return exitwatch_unavailable(err, "%s", eperm_reason());
                 if (btf_err.code)
-                        return unavailable(err, "%s; fallback: %s", btf_err.message,
-                                           raw_err.message);
-                return unavailable(err, "%s", raw_err.message);
+                        return exitwatch_unavailable(err, "%s; fallback: %s", btf_err.message,
+                                                     raw_err.message);
+                return exitwatch_unavailable(err, "%s", raw_err.message);
         }
         ew->info.fallback = true;
 done:
@@ -629,33 +453,33 @@ int exitwatch_open(const char *pin_dir, unsigned flags, struct exitwatch **ret,
                 return sbx_fail(err, -EINVAL, "exitwatch_open: ret is NULL");
         if (!pin_dir)
                 pin_dir = EXITWATCH_DEFAULT_PIN_DIR;
-        r = check_pin_dir(pin_dir, err);
+        r = pins_check_dir(pin_dir, err);
         if (r < 0)
                 return r;
 
         libbpf_set_print(libbpf_print_debug);
 
         if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
-                return unavailable(err,
-                                   "the kernel has no BTF (/sys/kernel/btf/vmlinux: %s; "
-                                   "needs CONFIG_DEBUG_INFO_BTF)",
-                                   strerror(errno));
+                return exitwatch_unavailable(err,
+                                             "the kernel has no BTF (/sys/kernel/btf/vmlinux: %s; "
+                                             "needs CONFIG_DEBUG_INFO_BTF)",
+                                             strerror(errno));
 
         ew = calloc(1, sizeof(*ew));
         if (!ew)
                 return sbx_fail(err, -ENOMEM, "out of memory");
         ew->dir_fd = ew->events_fd = ew->watched_fd = ew->stats_fd = -EBADF;
 
-        r = ensure_bpffs(pin_dir, err);
+        r = pins_ensure_bpffs(pin_dir, err);
         if (r < 0)
                 return r;
-        r = mkdir_p(pin_dir, err);
+        r = pins_mkdir_p(pin_dir, err);
         if (r == -EACCES || r == -EPERM)
-                return unavailable(err, "cannot create %s (%s): not privileged", pin_dir,
-                                   strerror(-r));
+                return exitwatch_unavailable(err, "cannot create %s (%s): not privileged", pin_dir,
+                                             strerror(-r));
         if (r < 0)
                 return r;
-        if (!path_on_bpffs(pin_dir))
+        if (!pins_on_bpffs(pin_dir))
                 return sbx_fail(err, -EINVAL, "pin directory %s is not on a bpf filesystem",
                                 pin_dir);
         ew->dir_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -668,26 +492,27 @@ int exitwatch_open(const char *pin_dir, unsigned flags, struct exitwatch **ret,
                                       "pin directory %s is in use by another exitwatch", pin_dir);
 
         if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0)
-                return unavailable(err, "kernel too old: no BPF ring buffer (Linux 5.8+)");
+                return exitwatch_unavailable(err,
+                                             "kernel too old: no BPF ring buffer (Linux 5.8+)");
 
         r = (flags & EXITWATCH_REPLACE_PINS) ? -EPROTO
                                              : open_pins(ew, pin_dir, flags, why, sizeof(why));
         if (flags & EXITWATCH_REPLACE_PINS)
                 snprintf(why, sizeof(why), "replacement requested");
         if (r == -EPERM)
-                return unavailable(err, "%s", eperm_reason());
+                return exitwatch_unavailable(err, "%s", eperm_reason());
         if (r == 0) {
                 ew->info.reused_pins = true;
         } else {
                 ew->events_fd = safe_close(ew->events_fd);
                 ew->watched_fd = safe_close(ew->watched_fd);
                 ew->stats_fd = safe_close(ew->stats_fd);
-                if (r == -EPROTO && count_pins(ew->dir_fd) > 0) {
+                if (r == -EPROTO && pins_count(ew->dir_fd) > 0) {
                         ew->info.replaced_pins = true;
                         snprintf(ew->info.replaced_reason, sizeof(ew->info.replaced_reason), "%s",
                                  why);
                 }
-                r = remove_pins(ew->dir_fd, err);
+                r = pins_remove(ew->dir_fd, err);
                 if (r < 0)
                         return r;
                 r = install(ew, pin_dir, flags, err);
@@ -799,7 +624,7 @@ int exitwatch_uninstall(const char *pin_dir, struct sbx_error *err)
 
         if (!pin_dir)
                 pin_dir = EXITWATCH_DEFAULT_PIN_DIR;
-        r = check_pin_dir(pin_dir, err);
+        r = pins_check_dir(pin_dir, err);
         if (r < 0)
                 return r;
         dir_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -808,13 +633,13 @@ int exitwatch_uninstall(const char *pin_dir, struct sbx_error *err)
                         return 0;
                 return sbx_fail_errno(err, -errno, "open %s", pin_dir);
         }
-        if (!path_on_bpffs(pin_dir))
+        if (!pins_on_bpffs(pin_dir))
                 return sbx_fail(err, -EINVAL, "%s is not on a bpf filesystem", pin_dir);
         if (flock(dir_fd, LOCK_EX | LOCK_NB) < 0)
                 return sbx_fail_errno(err, errno == EWOULDBLOCK ? -EBUSY : -errno,
                                       "pin directory %s is in use (is the daemon running?)",
                                       pin_dir);
-        r = remove_pins(dir_fd, err);
+        r = pins_remove(dir_fd, err);
         if (r < 0)
                 return r;
         if (rmdir(pin_dir) < 0 && errno != ENOENT)
