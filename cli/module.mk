@@ -26,3 +26,12 @@ $(BUILD)/bench/bin/start: bench/start/bench-start.c $(BUILD)/cli/http.o $(BUILD)
 	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(BUILD)/cli/http.o $(BUILD)/libisolation.a \
 		$(BUILD)/libcommon.a $(SBX_LDFLAGS) $(isolation_LIBS) -ljansson -lpthread -o $@
 BENCHES += $(BUILD)/bench/bin/start
+
+# Unit tests of the HTTP client (tests/unit/test-cli-*.c); the Makefile adds EXTRA_UNIT_BINS
+# to UNIT_BINS.
+$(BUILD)/tests/unit/test-cli-%: tests/unit/test-cli-%.c $(BUILD)/cli/http.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SBX_CFLAGS) -MMD -MP $< $(BUILD)/cli/http.o $(BUILD)/libcommon.a $(SBX_LDFLAGS) \
+		-lpthread -lcriterion -o $@
+EXTRA_UNIT_BINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
+	$(wildcard tests/unit/test-cli-*.c))
