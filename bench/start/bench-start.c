@@ -105,23 +105,31 @@ static void conn_open(struct http_conn *c)
                 die("%s", err.message);
 }
 
-/* One request; dies on transport errors or an unexpected status. */
+/* One request and its answer into *r (to free); dies on transport errors or an unexpected
+ * status. */
+static void exchange(struct http_conn *c, const char *method, const char *target, const char *body,
+                     int want, struct http_response *r)
+{
+        struct sbx_error err = {0};
+
+        if (http_request(c, method, target, body, body ? strlen(body) : 0, NULL, NULL, r, &err) < 0)
+                die("%s", err.message);
+        if (r->status != want) {
+                fprintf(stderr, "%s %s: HTTP %d: %s\n", method, target, r->status,
+                        r->body ? r->body : "");
+                die("unexpected status from %s", target);
+        }
+}
+
+/* One request; returns its answer's JSON body (NULL when empty). */
 static json_t *call(struct http_conn *c, const char *method, const char *target, json_t *body,
                     int want)
 {
         _cleanup_free_ char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
         struct http_response r;
-        struct sbx_error err = {0};
         json_t *j = NULL;
 
-        if (http_request(c, method, target, data, data ? strlen(data) : 0, NULL, NULL, &r, &err) <
-            0)
-                die("%s", err.message);
-        if (r.status != want) {
-                fprintf(stderr, "%s %s: HTTP %d: %s\n", method, target, r.status,
-                        r.body ? r.body : "");
-                die("unexpected status from %s", target);
-        }
+        exchange(c, method, target, data, want, &r);
         if (r.body && r.body_len)
                 j = json_loadb(r.body, r.body_len, 0, NULL);
         http_response_free(&r);
@@ -134,16 +142,8 @@ static void request(struct http_conn *c, const char *method, const char *target,
                     int want)
 {
         struct http_response r;
-        struct sbx_error err = {0};
 
-        if (http_request(c, method, target, body, body ? strlen(body) : 0, NULL, NULL, &r, &err) <
-            0)
-                die("%s", err.message);
-        if (r.status != want) {
-                fprintf(stderr, "%s %s: HTTP %d: %s\n", method, target, r.status,
-                        r.body ? r.body : "");
-                die("unexpected status from %s", target);
-        }
+        exchange(c, method, target, body, want, &r);
         http_response_free(&r);
 }
 
