@@ -29,6 +29,11 @@ uint64_t sbx_now_monotonic_ns(void)
         return now(CLOCK_MONOTONIC);
 }
 
+uint64_t sbx_now_boottime_ns(void)
+{
+        return now(CLOCK_BOOTTIME);
+}
+
 char *sbx_format_rfc3339(uint64_t ns, char buf[static SBX_RFC3339_MAX])
 {
         time_t sec = (time_t)(ns / NSEC_PER_SEC);

@@ -11,9 +11,10 @@
 #define NSEC_PER_MSEC 1000000ULL
 #define NSEC_PER_USEC 1000ULL
 
-/* CLOCK_REALTIME / CLOCK_MONOTONIC in nanoseconds. */
+/* CLOCK_REALTIME / CLOCK_MONOTONIC / CLOCK_BOOTTIME in nanoseconds. */
 uint64_t sbx_now_realtime_ns(void);
 uint64_t sbx_now_monotonic_ns(void);
+uint64_t sbx_now_boottime_ns(void);
 
 /* Formats ns since the epoch as RFC 3339 UTC with nanoseconds
  * ("2026-11-29T02:46:20.123456789Z").  buf must hold SBX_RFC3339_MAX bytes. */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "common/syscall.h" /* after <sys/wait.h>: P_PIDFD */
+#include "common/util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -606,6 +607,22 @@ static void reset_signals(void)
                                       sizeof(uint64_t));
 }
 
+/* vm mode: our start time (iso_process.start_time), when the clone fell within one clock
+ * tick: the kernel took it between the parent's reading of CLOCK_BOOTTIME and this one. */
+static void note_start_time(const struct iso_child_ctx *ctx)
+{
+        uint64_t now, tick = ctx->tick_ns;
+
+        if (!ctx->report || tick == 0)
+                return;
+        now = sbx_now_boottime_ns();
+        if (now / tick != ctx->boot_before_ns / tick)
+                return; /* a tick boundary in between: unknown */
+        ctx->report->start_time = now / tick;
+        if (ctx->started)
+                ctx->started->start_time = now / tick;
+}
+
 /* Tells whoever reads iso_spawn_opts.started_fd that the sandbox is started (its process
  * executed; only sandbox-init's own exec is left).  True when that record went out. */
 static bool announce_started(const struct iso_child_ctx *ctx)
@@ -626,6 +643,7 @@ _Noreturn void iso_child_main(const struct iso_config *c, const struct iso_proc 
         int init_fd, e;
 
         cx = ctx;
+        note_start_time(ctx);
         /* The daemon's signal dispositions and mask are not the sandbox's.  SIGCHLD and
          * the signals sandbox-init forwards stay blocked until it waits for them. */
         reset_signals();

@@ -102,6 +102,10 @@ struct iso_child_ctx {
         int netns_fd;                    /* -1, or a network namespace to enter (not create) */
         int started_fd;                  /* -1, or where to announce the exec (iso_spawn_opts) */
         uint64_t started_token;
+        struct iso_process *started; /* vm mode, announcing: where start_time goes too */
+        /* vm mode: CLOCK_BOOTTIME right before the clone, and the length of a clock tick of
+         * /proc/PID/stat (0: no start time from the child) */
+        uint64_t boot_before_ns, tick_ns;
         bool task;      /* joining a running sandbox: no mounts, no new namespaces */
         int task_pidfd; /* the sandbox init's pidfd (tasks) */
         int task_join;  /* CLONE_NEW* flags to setns() through it (tasks) */

@@ -81,6 +81,11 @@ char *const *iso_config_args(const struct iso_config *c);
 struct iso_process {
         pid_t pid; /* in the caller's pid namespace */
         int pidfd; /* owned; O_CLOEXEC */
+        /* Its start time as /proc/PID/stat's field 22 shows it (clock ticks after boot),
+         * when known without reading that file: the child's clone is bracketed by two
+         * CLOCK_BOOTTIME readings, and when both fall in the same tick, that tick is it
+         * (vm mode; most spawns).  0: unknown, read /proc/PID/stat. */
+        uint64_t start_time;
 };
 #define ISO_PROCESS_NULL ((struct iso_process){.pid = 0, .pidfd = -EBADF})
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/syscall.h" /* after <sys/wait.h>: P_PIDFD */
+#include "common/util.h"
 
 #ifndef CLONE_CLEAR_SIGHAND
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
@@ -372,6 +373,15 @@ static int spawn_prepare(const struct iso_config *c, const struct iso_spawn_opts
         return 0;
 }
 
+/* The length of a clock tick of /proc/PID/stat's start time (USER_HZ), 0 if it does not
+ * divide a second (the kernel then rounds otherwise: no start time from the child). */
+static uint64_t clock_tick_ns(void)
+{
+        long hz = sysconf(_SC_CLK_TCK); /* from the auxiliary vector: no system call */
+
+        return hz > 0 && NSEC_PER_SEC % (uint64_t)hz == 0 ? NSEC_PER_SEC / (uint64_t)hz : 0;
+}
+
 /* Vm mode when it is built in, allowed, and no user or time namespace is involved (the
  * kernel refuses to enter those from a process whose memory is shared: the user
  * namespace's maps are written by us while the child waits, and setns() into an existing
@@ -388,7 +398,8 @@ static bool use_vm(uint64_t namespaces)
  * reaped. */
 static int run_child(const struct iso_config *c, const struct iso_proc *proc,
                      struct iso_child_ctx *ctx, struct clone_args *ca, bool vm, struct spawn_fds *f,
-                     pid_t *ret_pid, int *ret_pidfd, struct sbx_error *err)
+                     pid_t *ret_pid, int *ret_pidfd, uint64_t *ret_start_time,
+                     struct sbx_error *err)
 {
         struct iso_child_report rep = {};
         const struct child_run run = {.c = c, .proc = proc, .ctx = ctx};
@@ -399,9 +410,12 @@ static int run_child(const struct iso_config *c, const struct iso_proc *proc,
 
         ca->pidfd = (uint64_t)(uintptr_t)pidfd_at;
         ca->flags |= CLONE_CLEAR_SIGHAND; /* the child resets the ignored ones */
+        *ret_start_time = 0;
         if (vm) {
                 ctx->sync_fd = -1;
                 ctx->report = &rep;
+                ctx->tick_ns = clock_tick_ns();
+                ctx->boot_before_ns = sbx_now_boottime_ns(); /* last: the bracket's start */
                 pid = clone_vm(ca, &run);
         } else {
                 ctx->sync_fd = f->sp[1];
@@ -453,6 +467,7 @@ static int run_child(const struct iso_config *c, const struct iso_proc *proc,
                 return r;
         }
         *ret_pidfd = pidfd;
+        *ret_start_time = sibling >= 0 ? 0 : rep.start_time;
         return 0;
 }
 
@@ -465,6 +480,7 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
         bool joins_user = (all & ~c->ns_new) & CLONE_NEWUSER, vm = use_vm(all);
         struct spawn_fds f;
         int pidfd = -EBADF, init_fd, r;
+        uint64_t start_time;
         pid_t pid;
 
         if (!o)
@@ -505,6 +521,7 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                  * written by the kernel before the child runs. */
                 ctx.started_fd = o->started_fd;
                 ctx.started_token = o->started_token;
+                ctx.started = o->started; /* vm mode: the child writes its start_time there */
                 *o->started = ISO_PROCESS_NULL;
                 ca.flags |= CLONE_PARENT_SETTID;
                 ca.parent_tid = (uint64_t)(uintptr_t)&o->started->pid;
@@ -526,12 +543,12 @@ int iso_spawn(const struct iso_config *c, const struct iso_spawn_opts *o,
                                 goto out;
                         }
                 }
-        r = run_child(c, &proc, &ctx, &ca, vm, &f, &pid, &pidfd, err);
+        r = run_child(c, &proc, &ctx, &ca, vm, &f, &pid, &pidfd, &start_time, err);
         if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0)
                 abort(); /* cannot happen: our own pid namespace is always enterable */
         if (r < 0)
                 goto out;
-        *ret_process = (struct iso_process){.pid = pid, .pidfd = pidfd};
+        *ret_process = (struct iso_process){.pid = pid, .pidfd = pidfd, .start_time = start_time};
 out:
         spawn_fds_done(&f);
         return r;
@@ -548,6 +565,7 @@ int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_conf
         bool vm = use_vm(all);
         struct spawn_fds f;
         int pidfd = -EBADF, r;
+        uint64_t start_time;
         pid_t pid;
 
         if (!o)
@@ -588,12 +606,12 @@ int iso_spawn_task(const struct iso_process *sandbox_init, const struct iso_conf
                 .exit_signal = SIGCHLD,
                 .cgroup = o->cgroup_fd >= 0 ? (uint64_t)o->cgroup_fd : 0,
         };
-        r = run_child(&tc, &task->proc, &ctx, &ca, vm, &f, &pid, &pidfd, err);
+        r = run_child(&tc, &task->proc, &ctx, &ca, vm, &f, &pid, &pidfd, &start_time, err);
         if ((all & CLONE_NEWPID) && setns(own_pidns, CLONE_NEWPID) < 0)
                 abort(); /* cannot happen: our own pid namespace is always enterable */
         if (r < 0)
                 goto out;
-        *ret_process = (struct iso_process){.pid = pid, .pidfd = pidfd};
+        *ret_process = (struct iso_process){.pid = pid, .pidfd = pidfd, .start_time = start_time};
 out:
         spawn_fds_done(&f);
         return r;

@@ -71,4 +71,5 @@ struct iso_child_report {
         struct iso_sync_msg failure; /* step 0: none */
         pid_t pid;                   /* ISO_STEP_CHILD_PID */
         bool started;                /* ISO_STEP_INIT_STARTED */
+        uint64_t start_time;         /* iso_process.start_time, 0: unknown */
 };

@@ -371,8 +371,11 @@ static int start_finish(struct start_op *op, int r, const struct iso_process *pr
         sb->started_at = sbx_now_realtime_ns();
         sb->state = SUP_STATE_RUNNING;
 
-        /* From here on the sandbox exists: failures are logged, not fatal. */
-        r = proc_start_time(sb->pid, &sb->start_time);
+        /* From here on the sandbox exists: failures are logged, not fatal.  The start time
+         * usually comes with the process; /proc/PID/stat otherwise, which can block while
+         * the init executes (its mm's lock). */
+        sb->start_time = process->start_time;
+        r = sb->start_time ? 0 : proc_start_time(sb->pid, &sb->start_time);
         if (r < 0)
                 log_warning("sandbox %s/%s: start time of pid %d: %s", ns, id, (int)sb->pid,
                             strerror(-r));
