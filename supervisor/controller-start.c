@@ -16,6 +16,7 @@
  * filter.
  */
 #include "supervisor/sandboxd-internal.h"
+#include "supervisor/adopt-internal.h"
 #include "supervisor/crashpoint-internal.h"
 #include "supervisor/spawner-internal.h"
 #include "supervisor/tasks-internal.h"
@@ -176,36 +177,6 @@ static int spec_get(const struct store_record *rec, struct spec_cache **ret, str
          (e) == EPERM || (e) == EROFS || (e) == ENAMETOOLONG || (e) == EINVAL)
 
 /* ---- helpers ----------------------------------------------------------------------------- */
-
-/* Field 22 of /proc/PID/stat: start time in clock ticks after boot.  With the pid and the
- * cgroup it identifies the process across a daemon restart. */
-static int proc_start_time(pid_t pid, uint64_t *ret)
-{
-        char path[64], buf[1024];
-        _cleanup_close_ int fd = -EBADF;
-        ssize_t n;
-        char *p;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return n < 0 ? -errno : -EIO;
-        buf[n] = '\0';
-        /* comm may contain spaces and ')': fields start after the last ')'. */
-        p = strrchr(buf, ')');
-        if (!p)
-                return -EIO;
-        p++;
-        for (int field = 3; field < 22; field++) { /* p: the space before field 3 */
-                p = strchr(p + 1, ' ');
-                if (!p)
-                        return -EIO;
-        }
-        return sbx_parse_u64(strndupa(p + 1, strcspn(p + 1, " ")), ret);
-}
 
 /* RUN/NS/ID/ (mode 0755: the state file and netns are for any local tool; the log is
  * 0640). */
@@ -375,7 +346,7 @@ static int start_finish(struct start_op *op, int r, const struct iso_process *pr
          * usually comes with the process; /proc/PID/stat otherwise, which can block while
          * the init executes (its mm's lock). */
         sb->start_time = process->start_time;
-        r = sb->start_time ? 0 : proc_start_time(sb->pid, &sb->start_time);
+        r = sb->start_time ? 0 : sup_proc_start_time(sb->pid, &sb->start_time);
         if (r < 0)
                 log_warning("sandbox %s/%s: start time of pid %d: %s", ns, id, (int)sb->pid,
                             strerror(-r));
